@@ -1,0 +1,1 @@
+"""Policy YAML: read with source positions, validate into frozen objects, hot-reload."""
