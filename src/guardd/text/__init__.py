@@ -1,0 +1,1 @@
+"""Text utilities shared by guardrails: normalisation and per-request features."""
