@@ -1,0 +1,186 @@
+"""Hallucination guardrail: checks that each sentence of an answer is supported by the request's context.
+
+Each answer sentence is a claim. Context passages are cut into chunks; each
+claim is paired with its ``top_k`` most word-overlapping chunks (cheap, no
+model), and only those pairs go to the model, in one batched call:
+
+- ``nli``: a pair-classification model (an NLI or HHEM-style cross-encoder)
+  scores each (chunk, claim) pair; the claim's support is its best pair's
+  probability of ``supported_label``.
+- ``grounding``: an embedding model embeds claims and chunks; the claim's
+  support is its best cosine similarity. Weaker, but works with
+  all-MiniLM-L6-v2, which exists offline today.
+
+A claim is supported when its support reaches ``threshold``. The answer's
+score is ``1 - support`` of its least-supported claim. Independently of any
+model, numbers in the answer that appear in no passage are reported. With no
+context there is nothing to judge against: the guardrail fails (its
+``on_error`` applies) with a message saying so, rather than guess.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar, Final, Literal, Protocol
+
+import numpy as np
+from pydantic import Field
+
+from guardd.errors import GuardrailFailure
+from guardd.guardrails.base import BuildEnv, CheckContext, Cost, Detection, GuardrailConfig, Result, Stage
+from guardd.guardrails.hallucination_claims import Claim, best_chunks, chunks, claims, content_words
+from guardd.guardrails.hallucination_numbers import unsupported_numbers
+from guardd.inference.model import Model
+
+Mode = Literal["auto", "nli", "grounding"]
+_NLI_CHUNK_SHARE: Final = 0.5
+"""Words per chunk per model token for NLI: ~0.65 of the tokens, leaving the rest for the claim."""
+_GROUNDING_CHUNK_SHARE: Final = 0.7
+NO_CONTEXT: Final = "cannot judge grounding: the request has no context passages"
+
+
+class HallucinationConfig(GuardrailConfig):
+    """Policy entry for the hallucination guardrail (OUTPUT stage only)."""
+
+    stages: ClassVar[frozenset[Stage]] = frozenset({"output"})
+
+    type: Literal["hallucination"]
+    model: str | None = None
+    """A name under ``models:``; left out, only the number check runs."""
+    mode: Mode = "auto"
+    """auto: ``nli`` for a pair-classification model, ``grounding`` for an embedding model."""
+    threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+    """The support a claim needs to count as supported."""
+    supported_label: str = "supported"
+    """The pair classifier's label meaning "the chunk supports the claim" (``entailment`` for NLI)."""
+    top_k: int = Field(default=2, ge=1, le=16)
+    min_claim_words: int = Field(default=3, ge=1, le=50)
+    max_claims: int = Field(default=32, ge=1, le=256)
+    max_chunks: int = Field(default=64, ge=1, le=1024)
+    chunk_words: int | None = Field(default=None, ge=8, le=4096)
+    """Words per context chunk; left out, sized from the model's ``max_length``."""
+    numbers: bool = True
+    """Report numbers, years and amounts in the answer that no passage contains."""
+
+    @property
+    def categories(self) -> tuple[str, ...]:
+        return ("hallucination", "unsupported_number")
+
+    def build(self, env: BuildEnv) -> HallucinationGuardrail:
+        """Resolve the model and its label once; ``ValueError`` says what does not fit."""
+        if self.model is None:
+            if not self.numbers:
+                raise ValueError("nothing to check: set model: or numbers: true")
+            return HallucinationGuardrail(self.name, self, None, cost="cheap")
+        if env.models is None:
+            raise ValueError(f"model '{self.model}' is not loaded (no models: section)")
+        model = env.models.require(self.model, {"pair-classification", "embedding"})
+        mode = self.mode if self.mode != "auto" else ("nli" if model.task == "pair-classification" else "grounding")
+        needed = "pair-classification" if mode == "nli" else "embedding"
+        if model.task != needed:
+            raise ValueError(f"mode {mode} needs a {needed} model; '{self.model}' is {model.task}")
+        return HallucinationGuardrail(self.name, self, self._scorer(mode, model))
+
+    def _scorer(self, mode: Mode, model: Model) -> Scorer:
+        share = _NLI_CHUNK_SHARE if mode == "nli" else _GROUNDING_CHUNK_SHARE
+        words = self.chunk_words or max(8, int(model.config.max_length * share))
+        if mode == "nli":
+            return NliScorer(model, model.label_index(self.supported_label), self.top_k, words)
+        return GroundingScorer(model, self.top_k, words)
+
+
+class Scorer(Protocol):
+    """Support in [0, 1] per claim, from context chunks of ``chunk_words`` words."""
+
+    @property
+    def chunk_words(self) -> int: ...
+
+    async def support(self, claims: Sequence[Claim], chunks: Sequence[str]) -> list[float]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class NliScorer:
+    """Verifies each claim against its best few chunks with a pair classifier, in one batch."""
+
+    model: Model
+    label: int
+    top_k: int
+    chunk_words: int
+
+    async def support(self, claims: Sequence[Claim], chunks: Sequence[str]) -> list[float]:
+        chunk_words = [content_words(c) for c in chunks]
+        pairs: list[tuple[str, str]] = []
+        owners: list[int] = []
+        for index, claim in enumerate(claims):
+            for chunk in best_chunks(content_words(claim.text), chunk_words, self.top_k):
+                pairs.append((chunks[chunk], claim.text))  # premise first, as NLI models are trained
+                owners.append(index)
+        probabilities = await self.model.infer(pairs)
+        support = [0.0] * len(claims)
+        for owner, row in zip(owners, probabilities, strict=True):
+            support[owner] = max(support[owner], float(row[self.label]))
+        return support
+
+
+@dataclass(frozen=True, slots=True)
+class GroundingScorer:
+    """Embeds claims and their candidate chunks in one batch; support is the best cosine similarity."""
+
+    model: Model
+    top_k: int
+    chunk_words: int
+
+    async def support(self, claims: Sequence[Claim], chunks: Sequence[str]) -> list[float]:
+        chunk_words = [content_words(c) for c in chunks]
+        wanted = sorted({k for c in claims for k in best_chunks(content_words(c.text), chunk_words, self.top_k)})
+        vectors = await self.model.infer([c.text for c in claims] + [chunks[k] for k in wanted])
+        claim_vectors = np.stack(vectors[: len(claims)])
+        chunk_vectors = np.stack(vectors[len(claims) :])
+        best = (claim_vectors @ chunk_vectors.T).max(axis=1)
+        return [float(min(1.0, max(0.0, s))) for s in best]
+
+
+@dataclass(frozen=True, slots=True)
+class HallucinationGuardrail:
+    """Reports answer sentences the context does not support, and numbers it never states."""
+
+    name: str
+    config: HallucinationConfig
+    scorer: Scorer | None
+    cost: Cost = "model"
+
+    async def check(self, text: str, ctx: CheckContext) -> Result:
+        passages = [p for p in ctx.context if p.strip()]
+        if not passages:
+            raise GuardrailFailure(NO_CONTEXT)
+        detections, score = await self._claims(text, passages)
+        if self.config.numbers:
+            numbers = [
+                Detection("unsupported_number", 1.0, f"'{m.written}' appears in no context passage", (m.span,))
+                for m in unsupported_numbers(text, passages)
+            ]
+            detections += numbers
+            score = max(score, 1.0 if numbers else 0.0)
+        return Result(score=score, detections=tuple(detections))
+
+    async def _claims(self, text: str, passages: Sequence[str]) -> tuple[list[Detection], float]:
+        if self.scorer is None:
+            return [], 0.0
+        config = self.config
+        found = claims(text, config.min_claim_words, config.max_claims)
+        pieces = chunks(passages, self.scorer.chunk_words, config.max_chunks)
+        if not found or not pieces:
+            return [], 0.0
+        support = await self.scorer.support(found, pieces)
+        detections = [
+            Detection(
+                "hallucination",
+                round(1.0 - s, 6),
+                f"sentence not supported by the context (support {s:.2f} < {config.threshold:.2f})",
+                (claim.span,),
+            )
+            for claim, s in zip(found, support, strict=True)
+            if s < config.threshold
+        ]
+        return detections, round(1.0 - min(support), 6)

@@ -1,0 +1,237 @@
+"""Claims, context chunks and cheap lexical retrieval for the hallucination guardrail.
+
+A claim is one sentence of the answer, with its span. Context passages are
+cut into chunks of whole sentences that fit the model next to a claim. Before
+any model runs, each claim is matched to its few most word-overlapping chunks,
+so the model verifies ``claims x top_k`` pairs instead of ``claims x chunks``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from guardd.guardrails.base import Span
+
+# A sentence ends at . ! ? (and closing quotes/brackets) followed by space and a likely sentence start.
+_BOUNDARY: Final = re.compile(r"""(?<=[.!?])["')\]]*\s+(?=["'(\[]?[A-Z0-9])|\n\s*\n|\n(?=\s*(?:[-*•]|\d+[.)])\s)""")
+_ABBREVIATIONS: Final = frozenset(
+    [
+        "mr",
+        "mrs",
+        "ms",
+        "dr",
+        "prof",
+        "sr",
+        "jr",
+        "st",
+        "vs",
+        "etc",
+        "e.g",
+        "i.e",
+        "inc",
+        "ltd",
+        "co",
+        "corp",
+        "no",
+        "fig",
+        "al",
+        "approx",
+        "dept",
+        "est",
+        "jan",
+        "feb",
+        "mar",
+        "apr",
+        "jun",
+        "jul",
+        "aug",
+        "sep",
+        "sept",
+        "oct",
+        "nov",
+        "dec",
+        "u.s",
+        "u.k",
+    ]
+)
+_WORD: Final = re.compile(r"[A-Za-z0-9]+(?:['.][A-Za-z0-9]+)*")
+_STOPWORDS: Final = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "and",
+        "or",
+        "but",
+        "if",
+        "then",
+        "of",
+        "to",
+        "in",
+        "on",
+        "at",
+        "by",
+        "for",
+        "with",
+        "from",
+        "as",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "being",
+        "it",
+        "its",
+        "this",
+        "that",
+        "these",
+        "those",
+        "there",
+        "their",
+        "they",
+        "them",
+        "he",
+        "she",
+        "his",
+        "her",
+        "we",
+        "our",
+        "you",
+        "your",
+        "i",
+        "not",
+        "no",
+        "do",
+        "does",
+        "did",
+        "has",
+        "have",
+        "had",
+        "will",
+        "would",
+        "can",
+        "could",
+        "should",
+        "may",
+        "might",
+        "also",
+        "than",
+        "so",
+        "such",
+        "which",
+        "who",
+        "whom",
+        "what",
+        "when",
+        "where",
+        "why",
+        "how",
+        "all",
+        "any",
+        "each",
+        "into",
+        "about",
+        "over",
+        "after",
+        "before",
+        "between",
+        "during",
+        "under",
+        "more",
+        "most",
+        "other",
+        "some",
+        "very",
+        "just",
+        "only",
+    ]
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """One answer sentence that asserts something, and where it is."""
+
+    text: str
+    span: Span
+
+
+def sentences(text: str) -> Iterator[tuple[str, Span]]:
+    """Sentences of ``text`` with half-open spans, whitespace trimmed; abbreviations do not split."""
+    start = 0
+    for match in _BOUNDARY.finditer(text):
+        if _ends_with_abbreviation(text[start : match.start()]):
+            continue
+        yield from _trimmed(text, start, match.start())
+        start = match.end()
+    yield from _trimmed(text, start, len(text))
+
+
+def _ends_with_abbreviation(sentence: str) -> bool:
+    last = sentence.rsplit(None, 1)[-1] if sentence.strip() else ""
+    return last.rstrip(".").lower() in _ABBREVIATIONS or bool(re.fullmatch(r"[A-Z]\.", last))
+
+
+def _trimmed(text: str, start: int, end: int) -> Iterator[tuple[str, Span]]:
+    piece = text[start:end]
+    stripped = piece.strip()
+    if stripped:
+        offset = start + (len(piece) - len(piece.lstrip()))
+        yield stripped, Span(offset, offset + len(stripped))
+
+
+def claims(answer: str, min_words: int, limit: int) -> list[Claim]:
+    """Sentences with at least ``min_words`` words ("Sure!" asserts nothing), at most ``limit``."""
+    found = [Claim(s, span) for s, span in sentences(answer) if len(_WORD.findall(s)) >= min_words]
+    return found[:limit]
+
+
+def chunks(passages: Sequence[str], max_words: int, limit: int) -> list[str]:
+    """Whole sentences packed into chunks of at most ``max_words`` words (a longer sentence is cut)."""
+    result: list[str] = []
+    for passage in passages:
+        current: list[str] = []
+        words = 0
+        for sentence, _ in sentences(passage):
+            for piece in _cut(sentence, max_words):
+                n = len(piece.split())
+                if current and words + n > max_words:
+                    result.append(" ".join(current))
+                    current, words = [], 0
+                current.append(piece)
+                words += n
+        if current:
+            result.append(" ".join(current))
+    return result[:limit]
+
+
+def _cut(sentence: str, max_words: int) -> Iterator[str]:
+    words = sentence.split()
+    for i in range(0, len(words), max_words):
+        yield " ".join(words[i : i + max_words])
+
+
+def content_words(text: str) -> frozenset[str]:
+    """Lower-cased words that carry meaning, crudely stemmed so "launched" meets "launch"."""
+    return frozenset(_stem(w) for w in (m.lower() for m in _WORD.findall(text)) if w not in _STOPWORDS)
+
+
+def _stem(word: str) -> str:
+    for suffix in ("ing", "ed", "es", "s"):
+        if len(word) > len(suffix) + 3 and word.endswith(suffix):
+            return word[: -len(suffix)]
+    return word
+
+
+def best_chunks(claim: frozenset[str], chunk_words: Sequence[frozenset[str]], top_k: int) -> list[int]:
+    """Indices of the ``top_k`` chunks sharing the most of the claim's words (ties: earlier first)."""
+    if len(chunk_words) <= top_k:
+        return list(range(len(chunk_words)))
+    overlap = [(len(claim & words), -i) for i, words in enumerate(chunk_words)]
+    ranked = sorted(range(len(chunk_words)), key=lambda i: overlap[i], reverse=True)
+    return ranked[:top_k]

@@ -1,0 +1,75 @@
+"""The ``models:`` section of policy YAML: one typed, frozen entry per model."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Task = Literal["pair-classification", "text-classification", "embedding"]
+Device = Literal["auto", "cpu", "cuda"]
+Activation = Literal["auto", "softmax", "sigmoid", "none"]
+Role = Literal["input_ids", "attention_mask", "token_type_ids"]
+
+MODEL_NAME = r"^[a-z][a-z0-9_-]{0,62}$"
+SHA256 = r"^[0-9a-f]{64}$"
+
+DEFAULT_LABELS: dict[Task, tuple[str, ...]] = {
+    "pair-classification": ("unsupported", "supported"),
+    "text-classification": ("safe", "injection"),
+    "embedding": (),
+}
+
+
+class ModelConfig(BaseModel):
+    """One model: its files, what it computes, and how requests are batched into it.
+
+    ``inputs`` maps the roles guardd feeds (token ids, attention mask, token
+    type ids) to the graph's input names; left out, the standard Hugging Face
+    names are used. ``labels`` names the classifier's output columns in order.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+    path: str = Field(min_length=1)
+    tokenizer: str = Field(min_length=1)
+    """A Hugging Face ``tokenizer.json``."""
+    task: Task
+    inputs: dict[Role, str] | None = None
+    output: str | None = None
+    """The graph output to read; left out, the first one."""
+    labels: tuple[str, ...] | None = None
+    activation: Activation = "auto"
+    """How logits become probabilities: auto is softmax over 2+ columns, sigmoid over one."""
+    max_length: int = Field(default=256, ge=8, le=8192)
+    max_batch: int = Field(default=16, ge=1, le=1024)
+    max_wait_ms: float = Field(default=2.0, ge=0.0, le=1000.0)
+    device: Device = "auto"
+    intra_op_threads: int | None = Field(default=None, ge=1, le=256)
+    """Threads inside one session.run; left out, one per CPU this process may use."""
+    inter_op_threads: int = Field(default=1, ge=1, le=64)
+    concurrency: int = Field(default=1, ge=1, le=16)
+    """Batches of this model running at once. On CPU keep 1: a second batch only
+    competes for the cores the first already uses (intra-op threads)."""
+    sha256: str | None = Field(default=None, pattern=SHA256)
+    """Pin the model file's content; checked at every load."""
+
+    @model_validator(mode="after")
+    def _labels_fit_task(self) -> ModelConfig:
+        if self.task == "embedding" and self.labels:
+            raise ValueError("an embedding model has no labels")
+        if self.labels is not None and len(set(self.labels)) != len(self.labels):
+            raise ValueError("labels must be distinct")
+        return self
+
+    @property
+    def label_names(self) -> tuple[str, ...]:
+        """The output columns' names, declared or the task's defaults."""
+        return self.labels if self.labels is not None else DEFAULT_LABELS[self.task]
+
+    @property
+    def input_names(self) -> dict[Role, str]:
+        """Role → graph input name."""
+        if self.inputs is not None:
+            return dict(self.inputs)
+        return {"input_ids": "input_ids", "attention_mask": "attention_mask", "token_type_ids": "token_type_ids"}
