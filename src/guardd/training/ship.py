@@ -1,0 +1,92 @@
+"""Export a trained model (fp32 and int8) through ``guardd models export``, evaluate both, write the card."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Final
+
+from guardd.training.card import write_card
+from guardd.training.evaluate import OnnxClassifier, Served, evaluate_grounding, evaluate_texts
+from guardd.training.finetune import Settings
+from guardd.training.tasks import TaskData
+
+SERVED: Final = {
+    # Injection reads whole documents (BIPIA's attacks sit at the end of 1-2 KB emails and tables).
+    "injection": Served(max_length=512, threshold=0.7),
+    "refusal": Served(max_length=128, threshold=0.5),
+    # top_k 1: one (chunk, claim) pair per sentence keeps a 1 KB answer within ~50 ms (see benchmarks).
+    "grounding": Served(max_length=128, threshold=0.5, top_k=1, chunk_words=64, min_claim_words=1),
+}
+TASK: Final = {"injection": "text-classification", "refusal": "text-classification",
+               "grounding": "pair-classification"}  # fmt: skip
+SHIPPED: Final = ("model.onnx", "tokenizer.json", "manifest.json")
+MAX_BACC_LOSS: Final = 0.01
+
+
+def ship(name: str, data: TaskData, settings: Settings, work: Path, out: Path) -> dict[str, Any]:
+    """fp32 and int8 exports in ``work``; int8 copied to ``out`` if it loses ≤ 1 point of balanced accuracy."""
+    served = SERVED[name]
+    results: dict[str, Any] = {"served": _fields(served)}
+    for variant in ("fp32", "int8"):
+        directory = work / f"onnx-{variant}"
+        _export(work / "hf", TASK[name], directory, settings.max_length, quantize=variant == "int8")
+        results[variant] = _measure(name, directory, data, served)
+    losses = {
+        k: _quality(results["fp32"]["metrics"][k]) - _quality(results["int8"]["metrics"][k]) for k in data.heldout
+    }
+    results["int8_bacc_loss"] = {k: round(v, 4) for k, v in losses.items()}
+    results["int8_ok"] = all(v <= MAX_BACC_LOSS for v in losses.values())
+    results["train"] = json.loads((work / "train.json").read_text(encoding="utf-8"))
+    results["settings"] = _fields(settings)
+    for file in SHIPPED:
+        shutil.copyfile(work / "onnx-int8" / file, out / file)
+    (out / "metrics.json").write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+    write_card(name, results, out / "MODEL_CARD.md")
+    return results
+
+
+def _quality(row: dict[str, Any]) -> float:
+    """Balanced accuracy; recall where a set has one class only (JailbreakBench)."""
+    bacc = float(row["bacc"])
+    return float(row["tpr"]) if math.isnan(bacc) else bacc
+
+
+def _fields(obj: object) -> dict[str, Any]:
+    return {k: getattr(obj, k) for k in getattr(obj, "__slots__", ())}
+
+
+def _export(source: Path, task: str, out: Path, max_length: int, *, quantize: bool) -> None:
+    command = [sys.executable, "-m", "guardd.cli", "models", "export", "--from", str(source), "--task", task]
+    command += ["--out", str(out), "--max-length", str(max_length)] + (["--quantize", "int8"] if quantize else [])
+    subprocess.run(command, check=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})  # noqa: S603 - our own CLI
+
+
+def _measure(name: str, directory: Path, data: TaskData, served: Served) -> dict[str, Any]:
+    model = OnnxClassifier(directory, served.max_length)
+    evaluate = evaluate_grounding if name == "grounding" else evaluate_texts
+    metrics = {k: evaluate(model, v, served).row() for k, v in data.heldout.items()}
+    if name == "injection":  # the target's pool: deepset + BIPIA together
+        pooled = data.heldout["deepset_prompt_injections"] + data.heldout["bipia_indirect"]
+        metrics["deepset+bipia"] = evaluate(model, pooled, served).row()
+    return {
+        "metrics": metrics,
+        "latency_ms": {"batch1_128tok": model.latency_ms(1), "batch16_128tok": model.latency_ms(16)},
+        "size_bytes": (directory / "model.onnx").stat().st_size,
+    }
+
+
+def remeasure(name: str, work: Path, out: Path) -> None:
+    """Latency again on a quiet machine (training elsewhere skews it), then the card from the same figures."""
+    results = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+    served = SERVED[name]
+    for variant in ("fp32", "int8"):
+        model = OnnxClassifier(work / f"onnx-{variant}", served.max_length)
+        results[variant]["latency_ms"] = {"batch1_128tok": model.latency_ms(1), "batch16_128tok": model.latency_ms(16)}
+    (out / "metrics.json").write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+    write_card(name, results, out / "MODEL_CARD.md")
