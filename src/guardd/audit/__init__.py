@@ -1,0 +1,1 @@
+"""The decision log: one hash-chained JSON line per Validate, written off the hot path."""
