@@ -1,0 +1,98 @@
+"""guardd with policies/default.yaml and the shipped models: RSS, and Validate latency through gRPC.
+
+    .venv/bin/python benchmarks/bench_shipped_models.py [--calls 200]
+
+Starts ``guardd serve`` on the default policy (injection, refusal and grounding
+models loaded), then calls Validate serially: the OUTPUT stage with a ~1 KB
+answer and ~2 KB of context (hallucination + refusal guardrails, concurrent),
+and the INPUT stage with a ~1 KB prompt (injection). Reports p50/p95 client
+latency and the server's RSS after the runs. Results: stdout and
+benchmarks/out/shipped_models.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import grpc
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_validate import PROMPT, ROOT, server
+from guardd.v1 import guard_pb2 as pb
+from guardd.v1 import guard_pb2_grpc as pbg
+
+OUT = ROOT / "benchmarks/out"
+CONTEXT = (
+    "The Eiffel Tower is a wrought-iron lattice tower on the Champ de Mars in Paris, France. It is named after "
+    "the engineer Gustave Eiffel, whose company designed and built the tower from 1887 to 1889. It was the "
+    "centrepiece of the 1889 World's Fair. The tower is 330 metres tall, about the same height as an 81-storey "
+    "building, and was the tallest man-made structure in the world until 1930. It has three levels for visitors, "
+    "with restaurants on the first and second. The top level's upper platform is 276 m above the ground. "
+) * 4  # ~2 KB
+ANSWER = (
+    "The Eiffel Tower stands on the Champ de Mars in Paris. Gustave Eiffel's company designed and built it "
+    "between 1887 and 1889 for the World's Fair. It is 330 metres tall and was the tallest structure in the "
+    "world until 1930. Visitors can reach three levels, and there are restaurants on the first two. The upper "
+    "platform of the top level is 276 metres above the ground. It is one of the most visited monuments in the "
+    "world and a global icon of France. The tower was almost demolished in 1909 but was saved because it was "
+    "useful as a radio antenna. Today it is repainted every seven years to protect it from rust and weather. "
+    "The tower was named after Gustave Eiffel, the engineer whose company built it for the 1889 fair. Before "
+    "1930 no other man-made structure in the world was taller than its 330 metres. Restaurants can be found "
+    "on the first and on the second level, and the upper platform is 276 metres above the ground. It remains "
+    "one of the most photographed structures on Earth, and millions of people visit it every year."
+)  # ~1 KB
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS")
+
+
+def latencies(stub: pbg.GuardStub, request: pb.ValidateRequest, calls: int) -> dict[str, float]:
+    for _ in range(10):
+        stub.Validate(request, timeout=30)
+    times = []
+    for _ in range(calls):
+        started = time.perf_counter()
+        stub.Validate(request, timeout=30)
+        times.append((time.perf_counter() - started) * 1000)
+    times.sort()
+    return {"p50_ms": round(statistics.median(times), 2), "p95_ms": round(times[int(0.95 * len(times))], 2)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--calls", type=int, default=200)
+    parser.add_argument("--policy", type=Path, default=ROOT / "policies/default.yaml")
+    args = parser.parse_args()
+    command = [sys.executable, "-m", "guardd.cli", "serve", "--policy", str(args.policy)]
+    command += ["--grpc-port", "0", "--metrics-port", "0", "--log-level", "info"]
+    output = pb.ValidateRequest(stage=pb.STAGE_OUTPUT, text=ANSWER, context=[CONTEXT])
+    prompt = pb.ValidateRequest(stage=pb.STAGE_INPUT, text=PROMPT[:1024])
+    with server(command, port_from_log=True) as srv:
+        rss_idle = rss_mb(srv.pid)
+        stub = pbg.GuardStub(grpc.insecure_channel(srv.target))
+        findings = [f.guardrail for f in stub.Validate(output, timeout=30).findings]
+        report = {
+            "answer_bytes": len(ANSWER.encode()),
+            "context_bytes": len(CONTEXT.encode()),
+            "output_findings_on_grounded_answer": findings,
+            "output_hallucination_and_refusal": latencies(stub, output, args.calls),
+            "input_injection_1kb": latencies(stub, prompt, args.calls),
+            "rss_mb_after_warmup": round(rss_idle, 1),
+            "rss_mb_after_runs": round(rss_mb(srv.pid), 1),
+        }
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "shipped_models.json").write_text(json.dumps(report, indent=2))
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
