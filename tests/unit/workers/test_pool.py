@@ -18,6 +18,8 @@ SLEEP = functools.partial(functools.partial, time.sleep)
 """factory() → partial(time.sleep): the handler sleeps for its payload in seconds."""
 INDEX_5 = functools.partial(operator.itemgetter, 5)
 """factory() → itemgetter(5): raises IndexError on a short payload."""
+WHOAMI = functools.partial(functools.partial, os.readlink)
+"""factory() → partial(os.readlink): called on ``/proc/self``, the handler names its worker's pid."""
 BROKEN = functools.partial(int, "not a number")
 """factory() raises ValueError: a handler that cannot be built."""
 
@@ -123,6 +125,25 @@ def test_a_worker_stuck_past_the_drain_timeout_is_replaced():
                     await pool.call("sleep", 60)
             assert await pool.call("upper", "fresh") == "FRESH"
             assert pool.pids != pids
+        finally:
+            await pool.close()
+
+    run(scenario())
+
+
+def test_at_light_load_the_last_worker_to_finish_takes_the_next_call():
+    async def scenario():
+        pool = await _pool(processes=2)
+        await pool.prepare("whoami", WHOAMI)
+        try:
+            # One warm worker rather than round-robin over cold ones; a busy one hands over to the other.
+            serial = {int(await pool.call("whoami", "/proc/self")) for _ in range(20)}
+            assert len(serial) == 1
+            sleeping = asyncio.ensure_future(pool.call("sleep", 0.5))
+            await asyncio.sleep(0.1)
+            other = int(await pool.call("whoami", "/proc/self"))
+            await sleeping
+            assert set(pool.pids) == serial | {other}
         finally:
             await pool.close()
 
