@@ -109,6 +109,32 @@ def test_hash_tokens_are_stable_across_requests_and_values(server):
     assert "a@b.com" not in first
 
 
+def test_hash_tokens_survive_a_restart_and_change_with_the_salt(server, tmp_path, monkeypatch):
+    """Stable per deployment: another process with the same salt (a restart, a second replica) agrees."""
+    policy = write(
+        tmp_path,
+        textwrap.dedent("""\
+        version: 1
+        policies:
+          default:
+            input:
+              - {name: pii, type: pii, on_fail: modify, operator: hash, salt_env: PII_IT_SALT, processes: 1}
+        """),
+    )
+    before = validate(server, "a@b.com", "hash").text
+    tokens = []
+    for salt in (SALT, SALT[::-1]):
+        monkeypatch.setenv("PII_IT_SALT", salt)
+        replica = launch(policy)
+        try:
+            tokens.append(validate(replica, "a@b.com").text)
+        finally:
+            replica.stop()
+    assert tokens[0] == before
+    assert tokens[1] != before
+    assert tokens[1].startswith("<EMAIL_ADDRESS:")
+
+
 def test_offsets_are_code_points_with_emoji_and_cjk(server):
     text = "顧客😀🇯🇵: メール jane@example.com 電話 +1 212 555 0199 👍🏽 end"
     response = validate(server, text)
