@@ -91,6 +91,8 @@ def _serve(args: argparse.Namespace) -> int:
             args.max_concurrent_rpcs,
             max_concurrent_streams=args.max_concurrent_streams,
             tls=tls_settings(args),
+            health_port=args.health_port,
+            health_host=args.health_host,
         ),
         metrics_host=args.metrics_host or args.host,
         metrics_port=None if args.no_metrics else args.metrics_port,

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from guardd.audit.chain import verify
+from guardd.audit.excerpt import MAX_EXCERPT_CHARS
 from guardd.audit.writer import SALT_ENV, AuditSettings
 
 EXIT_OK, EXIT_BROKEN = 0, 1
@@ -22,15 +23,29 @@ def add_audit_flags(serve: argparse.ArgumentParser) -> None:
         "--audit-queue", type=int, default=65536, help="records buffered before new ones are dropped (and counted)"
     )
     group.add_argument("--audit-salt-file", type=Path, help=f"key of the text HMAC (else ${SALT_ENV}, else random)")
+    group.add_argument(
+        "--audit-excerpt-chars",
+        type=int,
+        default=0,
+        metavar="N",
+        help="add 'excerpt' to each record: the first N code points of the text with PII replaced by presidio "
+        "(<EMAIL_ADDRESS>, <PHONE_NUMBER>, ...; pattern recognizers only, so names are not found). Made in a "
+        "worker process of its own, off the request path; a record whose excerpt could not be made carries "
+        f"'excerpt_omitted' and the reason instead (0: off, the default; at most {MAX_EXCERPT_CHARS})",
+    )
 
 
 def audit_settings(args: argparse.Namespace) -> AuditSettings | None:
     """The decision-log settings, or None when it is off."""
     if args.audit_log is None:
+        if args.audit_excerpt_chars:
+            raise SystemExit("guardd: --audit-excerpt-chars needs --audit-log")
         return None
     if args.audit_queue < 1:
         raise SystemExit("guardd: --audit-queue must be at least 1")
-    return AuditSettings(args.audit_log, args.audit_queue, args.audit_salt_file)
+    if not 0 <= args.audit_excerpt_chars <= MAX_EXCERPT_CHARS:
+        raise SystemExit(f"guardd: --audit-excerpt-chars must be between 0 and {MAX_EXCERPT_CHARS}")
+    return AuditSettings(args.audit_log, args.audit_queue, args.audit_salt_file, args.audit_excerpt_chars)
 
 
 def add_audit_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

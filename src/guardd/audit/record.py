@@ -6,7 +6,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal, Protocol
 
 from guardd.pipeline.decision import Decision, Finding
 from guardd.policy.model import PolicySet
@@ -24,6 +24,32 @@ class AuditEntry:
     policies: PolicySet
     decision: Decision
     text: str
+
+
+OmitReason = Literal["backlog", "timeout", "failed", "unavailable"]
+OMIT_REASONS: tuple[OmitReason, ...] = ("backlog", "timeout", "failed", "unavailable")
+
+
+@dataclass(frozen=True, slots=True)
+class Excerpt:
+    """A record's redacted excerpt of its text, or why it has none (never the raw text instead)."""
+
+    text: str | None = None
+    omitted: OmitReason | None = None
+
+    def fields(self) -> dict[str, str]:
+        """The record's JSON fields: ``excerpt``, or ``excerpt_omitted`` with the reason."""
+        if self.text is not None:
+            return {"excerpt": self.text}
+        return {"excerpt_omitted": self.omitted or "failed"}
+
+
+class Excerpter(Protocol):
+    """Makes one record's excerpt in the writer thread: may block, never raises."""
+
+    def __call__(self, text: str) -> Excerpt:
+        """The excerpt of ``text``, or the reason there is none."""
+        ...
 
 
 def text_digest(salt: bytes, text: str) -> str:

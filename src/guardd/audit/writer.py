@@ -11,6 +11,12 @@ record written carries ``dropped_before: N`` so the gap is visible in the
 chain itself. Size the queue (``--audit-queue``) for your burst size times write time.
 On shutdown the server drains first, then ``close()`` writes everything
 queued, flushes and fsyncs: SIGTERM loses nothing.
+
+With an ``Excerpter`` each record also gets a redacted excerpt of its text,
+made here in the writer thread. Excerpts are best-effort: while more than
+``EXCERPT_BACKLOG`` records wait, records are written without one
+(``excerpt_omitted: backlog``), so the log keeps pace with the traffic and
+never drops records for an excerpt's sake.
 """
 
 from __future__ import annotations
@@ -29,12 +35,14 @@ from typing import IO, Any
 from prometheus_client import CollectorRegistry, Counter
 
 from guardd.audit.chain import ChainHead, resume, seal
-from guardd.audit.record import AuditEntry, ModelDigests, to_record
+from guardd.audit.record import OMIT_REASONS, AuditEntry, Excerpt, Excerpter, ModelDigests, to_record
 
 log = logging.getLogger(__name__)
 
 STDOUT = Path("-")
 SALT_ENV = "GUARDD_AUDIT_SALT"
+EXCERPT_BACKLOG = 256
+"""Records waiting beyond which excerpts are skipped: at a few ms each, about a second behind."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +54,8 @@ class AuditSettings:
     queue_size: int = 65536
     salt_file: Path | None = None
     """The secret the text HMAC is keyed with; else $GUARDD_AUDIT_SALT, else random per process."""
+    excerpt_chars: int = 0
+    """Code points of the text kept, PII replaced, in each record's ``excerpt``; 0: no excerpt."""
 
     def salt(self) -> bytes:
         if self.salt_file is not None:
@@ -56,13 +66,23 @@ class AuditSettings:
 
 
 class _Metrics:
-    def __init__(self, registry: CollectorRegistry) -> None:
+    def __init__(self, registry: CollectorRegistry, *, excerpts: bool) -> None:
         self.written = Counter("guardd_audit_records", "Decision-log records written.", registry=registry)
         self.dropped = Counter(
             "guardd_audit_dropped_records",
             "Decision-log records dropped because the queue was full.",
             registry=registry,
         )
+        self.excerpts_omitted: Counter | None = None
+        if excerpts:
+            self.excerpts_omitted = Counter(
+                "guardd_audit_excerpts_omitted",
+                "Decision-log records written without their excerpt, by reason.",
+                ["reason"],
+                registry=registry,
+            )
+            for reason in OMIT_REASONS:
+                self.excerpts_omitted.labels(reason)
 
 
 _STOP = object()
@@ -71,9 +91,12 @@ _STOP = object()
 class AuditLog:
     """The decision log of one process. ``record`` never blocks; ``close`` writes what is queued."""
 
-    def __init__(self, settings: AuditSettings, registry: CollectorRegistry) -> None:
+    def __init__(
+        self, settings: AuditSettings, registry: CollectorRegistry, excerpter: Excerpter | None = None
+    ) -> None:
         self._settings = settings
-        self._metrics = _Metrics(registry)
+        self._excerpter = excerpter
+        self._metrics = _Metrics(registry, excerpts=excerpter is not None)
         self._queue: queue.Queue[AuditEntry | object] = queue.Queue(settings.queue_size)
         self._dropped = 0
         self._lock = threading.Lock()
@@ -131,6 +154,8 @@ class AuditLog:
     def _write(self, out: IO[str], head: ChainHead, salt: bytes, item: object) -> ChainHead:
         assert isinstance(item, AuditEntry)  # noqa: S101 - only AuditEntry and _STOP are ever queued
         record: dict[str, Any] = {"seq": head.seq + 1, **to_record(item, salt, self._digests.of(item.policies))}
+        if self._excerpter is not None:
+            record |= self._excerpt(self._excerpter, item.text)  # before sealing: the hash covers it
         dropped = self._take_dropped()
         if dropped:
             record["dropped_before"] = dropped
@@ -138,6 +163,12 @@ class AuditLog:
         out.write(_line(sealed))
         self._metrics.written.inc()
         return ChainHead(sealed["hash"], record["seq"])
+
+    def _excerpt(self, excerpter: Excerpter, text: str) -> dict[str, str]:
+        excerpt = Excerpt(omitted="backlog") if self._queue.qsize() > EXCERPT_BACKLOG else excerpter(text)
+        if excerpt.omitted is not None and self._metrics.excerpts_omitted is not None:
+            self._metrics.excerpts_omitted.labels(excerpt.omitted).inc()
+        return excerpt.fields()
 
 
 def _line(record: dict[str, Any]) -> str:
