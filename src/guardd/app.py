@@ -13,12 +13,14 @@ from threading import Thread
 from typing import Any
 from wsgiref.simple_server import WSGIServer
 
+import grpc
 from prometheus_client import CollectorRegistry, GCCollector, PlatformCollector, ProcessCollector, start_http_server
 
 from guardd.api.handlers import ErrorMapper, ServiceHandlers, guard_handler
 from guardd.api.ports import Subsystems
-from guardd.api.server import Health, ServerSettings, build_server
+from guardd.api.server import Health, ServerSettings, build_health_server, build_server
 from guardd.api.service import GuardService
+from guardd.audit.excerpter import PooledExcerpter
 from guardd.audit.writer import AuditLog, AuditSettings
 from guardd.circuit import build_store
 from guardd.circuit.engine import Breakers
@@ -135,7 +137,11 @@ class App:
         self.breakers = Breakers(
             lambda: self.holder.current.policies.circuits, self.clock, CircuitMetrics(self.registry)
         )
-        self.audit = AuditLog(settings.audit, self.registry) if settings.audit is not None else None
+        self._excerpts: PooledExcerpter | None = None
+        if settings.audit is not None and settings.audit.excerpt_chars > 0:
+            # A worker of their own: excerpts must never queue in front of a request's PII analysis.
+            self._excerpts = PooledExcerpter(WorkerPool(processes=1), settings.audit.excerpt_chars)
+        self.audit = AuditLog(settings.audit, self.registry, self._excerpts) if settings.audit is not None else None
         self.loop_lag = LoopLag(self.registry, self.clock)
         links = Subsystems(events=Fanout([self.slo, self.breakers]), circuits=self.breakers, audit=self.audit)
         validate = GuardService(self.holder, Pipeline(self.metrics, self.clock), self.metrics, self.clock, links)
@@ -146,6 +152,11 @@ class App:
         ]
         handler = guard_handler(ErrorMapper(self.metrics), services)
         self._server, self.grpc_port = build_server(settings.server, handler, self.health)
+        self._health_server: grpc.aio.Server | None = None
+        self.health_port: int | None = None
+        if settings.server.health_port is not None:
+            host = settings.server.health_host or settings.server.host
+            self._health_server, self.health_port = build_health_server(host, settings.server.health_port, self.health)
         self._tasks: set[asyncio.Task[None]] = set()
         self._metrics_http: tuple[WSGIServer, Thread] | None = None
         self._stopped = asyncio.Event()
@@ -157,12 +168,16 @@ class App:
         self.workers.bind(asyncio.get_running_loop())
         # Building the policy warms it: workers start and load (and try) every PII analyzer first.
         self.policies.install(await asyncio.to_thread(self.policies.load))
+        if self._excerpts is not None:
+            await self._excerpts.start()  # warm before the first record needs it
         if self.audit is not None:
             self.audit.open()
         store = self.holder.current.policies.store
         self.breakers.use_store(build_store(store, self.clock, uuid.uuid4().hex[:12]), store)
         self._spawn(self.breakers.run())
         await self._server.start()
+        if self._health_server is not None:
+            await self._health_server.start()
         if self.settings.metrics_port is not None:
             self._metrics_http = start_http_server(
                 self.settings.metrics_port, self.settings.metrics_host, registry=self.registry
@@ -171,7 +186,10 @@ class App:
         self._spawn(self._expire_slo_joins())
         self._spawn(self.loop_lag.run())
         await self.health.set(serving=True)
-        log.info("guardd serving", extra={"grpc_port": self.grpc_port, "metrics_port": self.metrics_port})
+        log.info(
+            "guardd serving",
+            extra={"grpc_port": self.grpc_port, "metrics_port": self.metrics_port, "health_port": self.health_port},
+        )
 
     @property
     def metrics_port(self) -> int | None:
@@ -202,6 +220,10 @@ class App:
         if self.audit is not None:
             # After the drain: every RPC that got a verdict has queued its record by now.
             await asyncio.to_thread(self.audit.close)
+        if self._excerpts is not None:
+            await self._excerpts.close()  # after the writer: it excerpts what was still queued
+        if self._health_server is not None:
+            await self._health_server.stop(None)
         await self.workers.close()
         await asyncio.to_thread(self.models.close)
         for task in list(self._tasks):

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import signal
 import threading
 from pathlib import Path
 
 import grpc
 import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from guardd.v1 import guard_pb2 as pb
 from guardd.v1 import guard_pb2_grpc
@@ -86,6 +89,45 @@ def test_a_rotated_certificate_is_served_without_a_restart_and_a_bad_one_is_refu
     server.wait_for_log("TLS certificate reloaded")
     with pytest.raises(grpc.RpcError):
         stub(server.target, pki.client(trust=old_ca)).Validate(HELLO, timeout=3)
+
+
+SERVING = health_pb2.HealthCheckResponse.SERVING
+NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
+LIST_SERVICES = reflection_pb2.ServerReflectionRequest(list_services="")
+
+
+def test_the_health_port_answers_plaintext_probes_in_step_and_serves_nothing_else(guardd, pki):
+    server = guardd(POLICY, *pki.flags(), "--health-port", "0", "--grace", "3")
+    health_target = f"127.0.0.1:{server.wait_for_log('guardd serving')['health_port']}"
+    probe = health_pb2_grpc.HealthStub(grpc.insecure_channel(health_target))
+    for service in ("", "guardd.v1.Guard"):
+        assert probe.Check(health_pb2.HealthCheckRequest(service=service), timeout=10).status == SERVING
+    # The gRPC port still speaks TLS only, health included.
+    with pytest.raises(grpc.RpcError) as caught:
+        health_pb2_grpc.HealthStub(grpc.insecure_channel(server.target)).Check(
+            health_pb2.HealthCheckRequest(), timeout=3
+        )
+    assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+    # Nothing but health on the health port: no Guard RPC, no reflection.
+    reflection = reflection_pb2_grpc.ServerReflectionStub(grpc.insecure_channel(health_target))
+    for call in (
+        lambda: stub(health_target, None).Validate(HELLO, timeout=10),
+        lambda: stub(health_target, None).GetCircuit(pb.GetCircuitRequest(upstream="acme/model-1"), timeout=10),
+        lambda: list(reflection.ServerReflectionInfo(iter([LIST_SERVICES]), timeout=10)),
+    ):
+        with pytest.raises(grpc.RpcError) as caught:
+            call()
+        assert caught.value.code() == grpc.StatusCode.UNIMPLEMENTED
+
+    # In step: a watcher on each port sees SERVING, then NOT_SERVING as soon as guardd starts draining.
+    tls_health = health_pb2_grpc.HealthStub(grpc.secure_channel(server.target, pki.client()))
+    watches = [
+        h.Watch(health_pb2.HealthCheckRequest(service="guardd.v1.Guard"), timeout=30) for h in (tls_health, probe)
+    ]
+    assert [next(w).status for w in watches] == [SERVING, SERVING]
+    server.process.send_signal(signal.SIGTERM)
+    assert [next(w).status for w in watches] == [NOT_SERVING, NOT_SERVING]
+    assert server.process.wait(30) == 0
 
 
 def test_a_bad_tls_path_fails_at_start_with_a_message(tmp_path):

@@ -1,4 +1,11 @@
-"""The grpc.aio server: Guard, health and reflection on one port."""
+"""The grpc.aio servers: Guard, health and reflection on the gRPC port; health alone on the health port.
+
+The health port exists because the kubelet's gRPC probes speak plaintext
+only: with TLS on the gRPC port they cannot reach it. The health port is a
+second server with nothing but ``grpc.health.v1`` registered, sharing the
+one ``HealthServicer``, so both ports report the same status at every moment
+and any other RPC there is UNIMPLEMENTED.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +20,10 @@ from guardd.api.handlers import SERVICE, GenericHandler
 from guardd.security.tls import TlsSettings, server_credentials
 
 OVERALL = ""
+HEALTH_MAX_MESSAGE_BYTES = 4096
+"""A HealthCheckRequest is a service name; nothing larger has any business on the plaintext port."""
+HEALTH_MAX_RPCS = 64
+"""Watch streams stay open: bound what an unauthenticated caller can hold there."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +38,10 @@ class ServerSettings:
     """HTTP/2 streams one connection may have open at once (grpc's default when None)."""
     tls: TlsSettings | None = None
     """Serve TLS (mTLS with a client CA) instead of plaintext; the files are reloaded on change."""
+    health_port: int | None = None
+    """A plaintext port serving grpc.health.v1 only, for probes that cannot speak TLS; None: none."""
+    health_host: str | None = None
+    """Where the health port binds; None: ``host``."""
 
 
 class Health:
@@ -59,11 +74,24 @@ def build_server(settings: ServerSettings, handler: GenericHandler, health: Heal
     reflection.enable_server_reflection(
         (SERVICE, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME), server
     )
-    address = f"{settings.host}:{settings.port}"
-    if settings.tls is None:
-        port = server.add_insecure_port(address)
-    else:
-        port = server.add_secure_port(address, server_credentials(settings.tls))
-    if port == 0:
-        raise OSError(f"cannot bind gRPC port {settings.host}:{settings.port}")
-    return server, port
+    return server, _bind(server, settings.host, settings.port, settings.tls)
+
+
+def build_health_server(host: str, port: int, health: Health) -> tuple[grpc.aio.Server, int]:
+    """The plaintext health-only server, bound; returns it and the port actually bound."""
+    server = grpc.aio.server(
+        options=[("grpc.max_receive_message_length", HEALTH_MAX_MESSAGE_BYTES), ("grpc.so_reuseport", 0)],
+        maximum_concurrent_rpcs=HEALTH_MAX_RPCS,
+    )
+    health_pb2_grpc.add_HealthServicer_to_server(health.servicer, server)
+    return server, _bind(server, host, port, None, what="health")
+
+
+def _bind(server: grpc.aio.Server, host: str, port: int, tls: TlsSettings | None, *, what: str = "gRPC") -> int:
+    address = f"{host}:{port}"
+    bound = (
+        server.add_insecure_port(address) if tls is None else server.add_secure_port(address, server_credentials(tls))
+    )
+    if bound == 0:
+        raise OSError(f"cannot bind {what} port {address}")
+    return bound

@@ -11,13 +11,20 @@ from guardd.security.tls import TlsSettings, checked_config
 
 
 def add_security_flags(serve: argparse.ArgumentParser) -> None:
-    """Add the TLS, mTLS, admin and HTTP/2 limit flags to ``serve``."""
+    """Add the TLS, mTLS, health port, admin and HTTP/2 limit flags to ``serve``."""
     group = serve.add_argument_group("security")
     group.add_argument("--tls-cert", type=Path, help="server certificate (PEM); enables TLS, reloaded on change")
     group.add_argument("--tls-key", type=Path, help="server private key (PEM), with --tls-cert")
     group.add_argument(
         "--tls-client-ca", type=Path, help="CA bundle (PEM) that client certificates must chain to: mTLS"
     )
+    group.add_argument(
+        "--health-port",
+        type=int,
+        help="also serve grpc.health.v1, and nothing else, in plaintext on this port: for probes that cannot "
+        "speak TLS, such as the kubelet's gRPC probes (0: any free port)",
+    )
+    group.add_argument("--health-host", help="address for the health port (default: --host)")
     group.add_argument(
         "--admin-token-file", type=Path, help="file holding the secret SetCircuitOverride callers must send"
     )
