@@ -201,6 +201,85 @@ def test_models_volume(models, volume):
         assert names == ["guardd"]
 
 
+TLS_ON = {"tls": {"enabled": True, "secretName": "guardd-tls"}}
+
+
+def test_without_tls_nothing_is_mounted_and_probes_use_the_grpc_port():
+    guardd = _guardd(_pod(render_app())["initContainers"])
+    assert not [a for a in guardd["args"] if a.startswith(("--tls", "--health", "--admin"))]
+    assert [p["name"] for p in guardd["ports"]] == ["guardd-grpc", "guardd-metrics"]
+    assert "guardd-tls" not in {m["name"] for m in guardd["volumeMounts"]}
+    assert "GUARDD_ADMIN_TOKEN" not in {e["name"] for e in guardd["env"]}
+
+
+def test_tls_mounts_the_secret_and_moves_the_probes_to_the_plaintext_health_port():
+    rendered = render_app({"guardd": TLS_ON})
+    _assert_valid(rendered)
+    pod = _pod(rendered)
+    guardd = _guardd(pod["initContainers"])
+    assert guardd["args"][-3:] == [
+        "--tls-cert=/etc/guardd/tls/tls.crt",
+        "--tls-key=/etc/guardd/tls/tls.key",
+        "--health-port=50052",
+    ]
+    assert {"name": "guardd-health", "containerPort": 50052, "protocol": "TCP"} in guardd["ports"]
+    # The kubelet's gRPC probes cannot speak TLS: all three go to the health-only port.
+    for kind, service in [("startup", "guardd.v1.Guard"), ("readiness", "guardd.v1.Guard"), ("liveness", "")]:
+        assert guardd[f"{kind}Probe"]["grpc"] == {"port": 50052, "service": service}
+    assert {"name": "guardd-tls", "mountPath": "/etc/guardd/tls", "readOnly": True} in guardd["volumeMounts"]
+    volume = next(v for v in pod["volumes"] if v["name"] == "guardd-tls")
+    # Projected (no subPath): a renewed Secret reaches guardd, which reloads the files on change.
+    assert volume["projected"]["sources"] == [
+        {
+            "secret": {
+                "name": "guardd-tls",
+                "items": [{"key": "tls.crt", "path": "tls.crt"}, {"key": "tls.key", "path": "tls.key"}],
+            }
+        }
+    ]
+
+
+@pytest.mark.parametrize(
+    ("client_ca", "source"),
+    [
+        ({}, {"name": "guardd-tls", "key": "ca.crt"}),
+        ({"secretName": "clients-ca", "key": "bundle.pem"}, {"name": "clients-ca", "key": "bundle.pem"}),
+    ],
+    ids=["ca-beside-the-certificate", "ca-in-its-own-secret"],
+)
+def test_mtls_mounts_the_client_ca_and_passes_it(client_ca, source):
+    tls = {"tls": {"enabled": True, "secretName": "guardd-tls", "clientAuth": True, "clientCA": client_ca}}
+    rendered = render_app({"guardd": tls})
+    _assert_valid(rendered)
+    guardd = _guardd(_pod(rendered)["initContainers"])
+    assert "--tls-client-ca=/etc/guardd/tls/ca.crt" in guardd["args"]
+    volume = next(v for v in _pod(rendered)["volumes"] if v["name"] == "guardd-tls")
+    ca = volume["projected"]["sources"][1]["secret"]
+    assert ca == {"name": source["name"], "items": [{"key": source["key"], "path": "ca.crt"}]}
+
+
+def test_the_admin_token_comes_from_a_secret_by_reference_and_identities_become_flags():
+    admin = {"admin": {"tokenSecret": {"name": "guardd-admin", "key": "secret"}, "identities": ["ops-admin", "sre"]}}
+    rendered = render_app(
+        {"guardd": {**admin, "tls": {"enabled": True, "secretName": "guardd-tls", "clientAuth": True}}}
+    )
+    _assert_valid(rendered)
+    guardd = _guardd(_pod(rendered)["initContainers"])
+    assert guardd["args"][-3:] == ["--admin-token-env", "--admin-identity=ops-admin", "--admin-identity=sre"]
+    env = next(e for e in guardd["env"] if e["name"] == "GUARDD_ADMIN_TOKEN")
+    assert env == {
+        "name": "GUARDD_ADMIN_TOKEN",
+        "valueFrom": {"secretKeyRef": {"name": "guardd-admin", "key": "secret"}},
+    }
+
+
+@pytest.mark.parametrize("port", [50051, 9464], ids=["grpc-port", "metrics-port"])
+def test_a_health_port_shared_with_another_port_fails_the_render(port):
+    rendered = render_app({"guardd": {**TLS_ON, "sidecar": {"healthPort": port}}})
+    (message,) = set(rendered.fails)  # once per place the sidecar is included
+    assert message.startswith("sidecar.healthPort: with tls.enabled the plaintext health port needs a port of its own")
+
+
 def test_the_checksum_annotation_changes_with_the_policy():
     one = render_app({"guardd": {"policy": {"checksumAnnotation": True}}})
     other = render_app({"guardd": {"policy": {"checksumAnnotation": True, "files": {"default.yaml": "version: 1\n"}}}})
@@ -219,13 +298,31 @@ BAD_VALUES = [
     ({"policy": {"files": {"policy.json": "{}"}}}, "does not match"),
     ({"monitoring": {"podMonitor": {"enabled": "yes"}}}, "'yes' is not one of ['auto', True, False]"),
     ({"sidecars": {}}, "Additional properties are not allowed ('sidecars' was unexpected)"),
+    ({"tls": {"enabled": True}}, "'' should be non-empty"),
+    ({"tls": {"clientAuth": True, "secretName": "t"}}, "True was expected"),
+    ({"admin": {"identities": ["ops"]}, "tls": {"enabled": True, "secretName": "t"}}, "True was expected"),
+    ({"admin": {"token": "s3cret"}}, "Additional properties are not allowed ('token' was unexpected)"),
+    ({"admin": {"tokenSecret": {"name": "Admin_Token", "key": "token"}}}, "does not match"),
 ]
 
 
 @pytest.mark.parametrize(
     ("override", "message"),
     BAD_VALUES,
-    ids=["mode", "port", "redis-without-url", "pvc-without-claim", "policy-not-yaml", "monitor-switch", "unknown-key"],
+    ids=[
+        "mode",
+        "port",
+        "redis-without-url",
+        "pvc-without-claim",
+        "policy-not-yaml",
+        "monitor-switch",
+        "unknown-key",
+        "tls-without-secret",
+        "mtls-without-tls",
+        "admin-identity-without-mtls",
+        "admin-token-literal",
+        "admin-secret-bad-name",
+    ],
 )
 def test_values_that_violate_the_schema_fail(override, message):
     values = merge(DEFAULTS, override)

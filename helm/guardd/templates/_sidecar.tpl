@@ -19,6 +19,9 @@ root context (`.`) and reads .Values.guardd (an app chart's dependency key) or .
 {{- define "guardd.sidecar" -}}
 {{- $v := ternary .Values.guardd .Values (hasKey .Values "guardd") -}}
 {{- $s := $v.sidecar -}}
+{{- include "guardd.checkHealthPort" $v -}}
+{{- /* The kubelet's gRPC probes speak plaintext only: with TLS they probe the health-only port. */ -}}
+{{- $probePort := ternary $s.healthPort $s.grpcPort $v.tls.enabled -}}
 - name: guardd
   image: {{ include "guardd.image" (dict "image" $v.image) | quote }}
   imagePullPolicy: {{ $v.image.pullPolicy }}
@@ -39,6 +42,20 @@ root context (`.`) and reads .Values.guardd (an app chart's dependency key) or .
     - --max-concurrent-rpcs={{ $s.maxConcurrentRpcs }}
     {{- end }}
     - --log-level={{ $s.logLevel }}
+    {{- if $v.tls.enabled }}
+    - --tls-cert={{ $v.tls.mountPath }}/tls.crt
+    - --tls-key={{ $v.tls.mountPath }}/tls.key
+    {{- if $v.tls.clientAuth }}
+    - --tls-client-ca={{ $v.tls.mountPath }}/ca.crt
+    {{- end }}
+    - --health-port={{ $s.healthPort }}
+    {{- end }}
+    {{- if $v.admin.tokenSecret.name }}
+    - --admin-token-env
+    {{- end }}
+    {{- range $v.admin.identities }}
+    - {{ printf "--admin-identity=%s" . | quote }}
+    {{- end }}
     {{- range $s.extraArgs }}
     - {{ . | quote }}
     {{- end }}
@@ -49,6 +66,11 @@ root context (`.`) and reads .Values.guardd (an app chart's dependency key) or .
     - name: guardd-metrics
       containerPort: {{ $s.metricsPort }}
       protocol: TCP
+    {{- if $v.tls.enabled }}
+    - name: guardd-health
+      containerPort: {{ $s.healthPort }}
+      protocol: TCP
+    {{- end }}
   env:
     - name: HOME
       value: /tmp
@@ -59,6 +81,13 @@ root context (`.`) and reads .Values.guardd (an app chart's dependency key) or .
           name: {{ include "guardd.redisSecret" . }}
           key: {{ if $v.redis.existingSecret }}{{ $v.redis.existingSecretKey }}{{ else }}url{{ end }}
     {{- end }}
+    {{- with $v.admin.tokenSecret.name }}
+    - name: GUARDD_ADMIN_TOKEN
+      valueFrom:
+        secretKeyRef:
+          name: {{ . }}
+          key: {{ $v.admin.tokenSecret.key }}
+    {{- end }}
     {{- with $s.extraEnv }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
@@ -66,7 +95,7 @@ root context (`.`) and reads .Values.guardd (an app chart's dependency key) or .
   {{- $p := index $s.probes $kind }}
   {{ $kind }}Probe:
     grpc:
-      port: {{ $s.grpcPort }}
+      port: {{ $probePort }}
       service: {{ $p.service | quote }}
     periodSeconds: {{ $p.periodSeconds }}
     timeoutSeconds: {{ $p.timeoutSeconds }}
@@ -93,6 +122,21 @@ root context (`.`) and reads .Values.guardd (an app chart's dependency key) or .
       mountPath: {{ $v.models.mountPath }}
       readOnly: true
     {{- end }}
+    {{- if $v.tls.enabled }}
+    - name: guardd-tls
+      mountPath: {{ $v.tls.mountPath }}
+      readOnly: true
+    {{- end }}
+{{- end -}}
+
+{{/*
+Checks the schema cannot express (it compares no two values); fails the render with what to change.
+*/}}
+{{- define "guardd.checkHealthPort" -}}
+{{- $s := .sidecar -}}
+{{- if and .tls.enabled (has (int $s.healthPort) (list (int $s.grpcPort) (int $s.metricsPort))) -}}
+{{- fail "sidecar.healthPort: with tls.enabled the plaintext health port needs a port of its own, not grpcPort's or metricsPort's" -}}
+{{- end -}}
 {{- end -}}
 
 {{/* The init container that copies models out of an OCI image (models.source: ociImage). */}}
@@ -169,6 +213,26 @@ symlink, and guardd's reloader polls the directory, so policy changes apply with
 - name: guardd-models
   emptyDir:
     sizeLimit: {{ $v.models.sizeLimit }}
+{{- end }}
+{{- if $v.tls.enabled }}
+{{- /* Projected, without subPath: a renewed Secret swaps ..data, and guardd reloads the files on change. */}}
+- name: guardd-tls
+  projected:
+    sources:
+      - secret:
+          name: {{ $v.tls.secretName }}
+          items:
+            - key: tls.crt
+              path: tls.crt
+            - key: tls.key
+              path: tls.key
+      {{- if $v.tls.clientAuth }}
+      - secret:
+          name: {{ $v.tls.clientCA.secretName | default $v.tls.secretName }}
+          items:
+            - key: {{ $v.tls.clientCA.key }}
+              path: ca.crt
+      {{- end }}
 {{- end }}
 {{- end -}}
 
