@@ -39,7 +39,8 @@ policies:
       - {{name: inj, type: injection, model: cls, on_fail: block, on_error: fail_closed, timeout_ms: 5000}}
     output:
       - {{name: grounded, type: hallucination, model: nli, on_fail: flag, timeout_ms: 5000}}
-      - {{name: embedded, type: hallucination, model: emb, numbers: false, on_fail: flag, on_error: fail_open, timeout_ms: 5000}}
+      - {{name: embedded, type: hallucination, model: emb, numbers: false, on_fail: flag, on_error: fail_open, timeout_ms: 5000,
+         without_context: error}}
 models:
   cls: {{path: cls/model.onnx, tokenizer: cls/tokenizer.json, task: text-classification, max_batch: {batch}, max_wait_ms: 2}}
   nli: {{path: nli/model.onnx, tokenizer: nli/tokenizer.json, task: pair-classification, max_batch: {batch}}}
@@ -98,12 +99,12 @@ def test_a_supported_answer_is_allowed(server):
     assert list(response.findings) == []
 
 
-def test_no_context_is_reported_as_unjudged_not_as_grounded(server):
-    response = validate(server, pb.STAGE_OUTPUT, "Paris is the capital of France.")
-    errors = {f.guardrail: f for f in response.findings if f.error}
-    assert set(errors) == {"grounded", "embedded"}
-    assert "no context passages" in errors["grounded"].message
-    assert response.verdict == pb.VERDICT_ALLOW  # both fail_open
+def test_no_context_is_allowed_or_reported_as_unjudged_never_as_grounded(server):
+    response = validate(server, pb.STAGE_OUTPUT, "London people made moon cheese in 1887.")
+    # "grounded" allows by default (nothing to judge); "embedded" asks for context and fails open.
+    assert [(f.guardrail, f.error) for f in response.findings] == [("embedded", True)]
+    assert "no context passages" in response.findings[0].message
+    assert response.verdict == pb.VERDICT_ALLOW
 
 
 def test_the_injection_model_blocks_what_the_rules_miss(server):

@@ -11,11 +11,16 @@ model), and only those pairs go to the model, in one batched call:
   support is its best cosine similarity. Weaker, but works with
   all-MiniLM-L6-v2, which exists offline today.
 
+With a prompt in the request, each claim is read after the prompt's last
+words (its question): "Delhi" is only true or false as the answer to
+something.
+
 A claim is supported when its support reaches ``threshold``. The answer's
 score is ``1 - support`` of its least-supported claim. Independently of any
 model, numbers in the answer that appear in no passage are reported. With no
-context there is nothing to judge against: the guardrail fails (its
-``on_error`` applies) with a message saying so, rather than guess.
+context there is nothing to judge against: the answer is allowed
+(``without_context: allow``; most completions are not RAG answers), or the
+guardrail fails with a message saying so (``error``: its ``on_error`` applies).
 """
 
 from __future__ import annotations
@@ -28,12 +33,22 @@ import numpy as np
 from pydantic import Field
 
 from guardd.errors import GuardrailFailure
-from guardd.guardrails.base import BuildEnv, CheckContext, Cost, Detection, GuardrailConfig, Result, Stage
-from guardd.guardrails.hallucination_claims import Claim, best_chunks, chunks, claims, content_words
+from guardd.guardrails.base import CLEAN, BuildEnv, CheckContext, Cost, Detection, GuardrailConfig, Result, Stage
+from guardd.guardrails.hallucination_claims import (
+    QUESTION_WORDS,
+    Claim,
+    best_chunks,
+    chunks,
+    claims,
+    content_words,
+    hypothesis,
+    question_of,
+)
 from guardd.guardrails.hallucination_numbers import unsupported_numbers
 from guardd.inference.model import Model
 
 Mode = Literal["auto", "nli", "grounding"]
+WithoutContext = Literal["allow", "error"]
 _NLI_CHUNK_SHARE: Final = 0.5
 """Words per chunk per model token for NLI: ~0.65 of the tokens, leaving the rest for the claim."""
 _GROUNDING_CHUNK_SHARE: Final = 0.7
@@ -62,6 +77,11 @@ class HallucinationConfig(GuardrailConfig):
     """Words per context chunk; left out, sized from the model's ``max_length``."""
     numbers: bool = True
     """Report numbers, years and amounts in the answer that no passage contains."""
+    without_context: WithoutContext = "allow"
+    """A request with no context passages: ``allow`` (most completions are not RAG answers: nothing to judge),
+    or ``error`` (every call should carry context; its absence is a caller's bug, and ``on_error`` decides)."""
+    question_words: int = Field(default=QUESTION_WORDS, ge=0, le=256)
+    """Words from the end of the request's prompt read before each claim ("Delhi" means nothing alone); 0: none."""
 
     @property
     def categories(self) -> tuple[str, ...]:
@@ -96,7 +116,7 @@ class Scorer(Protocol):
     @property
     def chunk_words(self) -> int: ...
 
-    async def support(self, claims: Sequence[Claim], chunks: Sequence[str]) -> list[float]: ...
+    async def support(self, claims: Sequence[Claim], chunks: Sequence[str], question: str) -> list[float]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,13 +128,14 @@ class NliScorer:
     top_k: int
     chunk_words: int
 
-    async def support(self, claims: Sequence[Claim], chunks: Sequence[str]) -> list[float]:
+    async def support(self, claims: Sequence[Claim], chunks: Sequence[str], question: str) -> list[float]:
         chunk_words = [content_words(c) for c in chunks]
         pairs: list[tuple[str, str]] = []
         owners: list[int] = []
         for index, claim in enumerate(claims):
-            for chunk in best_chunks(content_words(claim.text), chunk_words, self.top_k):
-                pairs.append((chunks[chunk], claim.text))  # premise first, as NLI models are trained
+            said = hypothesis(claim.text, question)
+            for chunk in best_chunks(content_words(said), chunk_words, self.top_k):
+                pairs.append((chunks[chunk], said))  # premise first, as NLI models are trained
                 owners.append(index)
         probabilities = await self.model.infer(pairs)
         support = [0.0] * len(claims)
@@ -131,10 +152,11 @@ class GroundingScorer:
     top_k: int
     chunk_words: int
 
-    async def support(self, claims: Sequence[Claim], chunks: Sequence[str]) -> list[float]:
+    async def support(self, claims: Sequence[Claim], chunks: Sequence[str], question: str) -> list[float]:
         chunk_words = [content_words(c) for c in chunks]
-        wanted = sorted({k for c in claims for k in best_chunks(content_words(c.text), chunk_words, self.top_k)})
-        vectors = await self.model.infer([c.text for c in claims] + [chunks[k] for k in wanted])
+        said = [hypothesis(c.text, question) for c in claims]
+        wanted = sorted({k for s in said for k in best_chunks(content_words(s), chunk_words, self.top_k)})
+        vectors = await self.model.infer(said + [chunks[k] for k in wanted])
         claim_vectors = np.stack(vectors[: len(claims)])
         chunk_vectors = np.stack(vectors[len(claims) :])
         best = (claim_vectors @ chunk_vectors.T).max(axis=1)
@@ -153,8 +175,11 @@ class HallucinationGuardrail:
     async def check(self, text: str, ctx: CheckContext) -> Result:
         passages = [p for p in ctx.context if p.strip()]
         if not passages:
-            raise GuardrailFailure(NO_CONTEXT)
-        detections, score = await self._claims(text, passages)
+            if self.config.without_context == "error":
+                raise GuardrailFailure(NO_CONTEXT)
+            return CLEAN
+        question = question_of(ctx.prompt, self.config.question_words) if self.config.question_words else ""
+        detections, score = await self._claims(text, passages, question)
         if self.config.numbers:
             numbers = [
                 Detection("unsupported_number", 1.0, f"'{m.written}' appears in no context passage", (m.span,))
@@ -164,15 +189,15 @@ class HallucinationGuardrail:
             score = max(score, 1.0 if numbers else 0.0)
         return Result(score=score, detections=tuple(detections))
 
-    async def _claims(self, text: str, passages: Sequence[str]) -> tuple[list[Detection], float]:
+    async def _claims(self, text: str, passages: Sequence[str], question: str) -> tuple[list[Detection], float]:
         if self.scorer is None:
             return [], 0.0
         config = self.config
-        found = claims(text, config.min_claim_words, config.max_claims)
+        found = claims(text, config.min_claim_words, config.max_claims, question=question)
         pieces = chunks(passages, self.scorer.chunk_words, config.max_chunks)
         if not found or not pieces:
             return [], 0.0
-        support = await self.scorer.support(found, pieces)
+        support = await self.scorer.support(found, pieces, question)
         detections = [
             Detection(
                 "hallucination",

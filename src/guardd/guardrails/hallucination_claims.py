@@ -57,6 +57,8 @@ _ABBREVIATIONS: Final = frozenset(
         "u.k",
     ]
 )
+QUESTION_WORDS: Final = 32
+"""Words of the prompt kept as the question: a question, not the prompt's pasted context."""
 _WORD: Final = re.compile(r"[A-Za-z0-9]+(?:['.][A-Za-z0-9]+)*")
 _STOPWORDS: Final = frozenset(
     [
@@ -185,10 +187,27 @@ def _trimmed(text: str, start: int, end: int) -> Iterator[tuple[str, Span]]:
         yield stripped, Span(offset, offset + len(stripped))
 
 
-def claims(answer: str, min_words: int, limit: int) -> list[Claim]:
-    """Sentences with at least ``min_words`` words ("Sure!" asserts nothing), at most ``limit``."""
+def claims(answer: str, min_words: int, limit: int, *, question: str = "") -> list[Claim]:
+    """Sentences with at least ``min_words`` words ("Sure!" asserts nothing), at most ``limit``.
+
+    With a ``question``, an answer too short to hold such a sentence ("Delhi")
+    is one claim: it asserts something once read with the question, which
+    ``hypothesis`` prefixes.
+    """
     found = [Claim(s, span) for s, span in sentences(answer) if len(_WORD.findall(s)) >= min_words]
+    if not found and question and _WORD.search(answer):
+        found = [Claim(s, span) for s, span in _trimmed(answer, 0, len(answer))]
     return found[:limit]
+
+
+def question_of(prompt: str, max_words: int = QUESTION_WORDS) -> str:
+    """The end of the prompt, where a RAG prompt puts its question: at most ``max_words`` words."""
+    return " ".join(prompt.split()[-max_words:])
+
+
+def hypothesis(claim: str, question: str) -> str:
+    """What the model verifies: the claim, read after the question it answers when there is one."""
+    return f"{question} {claim}" if question else claim
 
 
 def chunks(passages: Sequence[str], max_words: int, limit: int) -> list[str]:

@@ -7,9 +7,17 @@ from pathlib import Path
 import pytest
 
 from guardd.errors import GuardrailFailure
-from guardd.guardrails.base import BuildEnv, CheckContext, Span
+from guardd.guardrails.base import CLEAN, BuildEnv, CheckContext, Span
 from guardd.guardrails.hallucination import NO_CONTEXT, HallucinationConfig
-from guardd.guardrails.hallucination_claims import best_chunks, chunks, claims, content_words, sentences
+from guardd.guardrails.hallucination_claims import (
+    best_chunks,
+    chunks,
+    claims,
+    content_words,
+    hypothesis,
+    question_of,
+    sentences,
+)
 from guardd.guardrails.hallucination_numbers import unsupported_numbers
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "inference"))
@@ -68,6 +76,24 @@ def test_claims_skip_sentences_that_assert_nothing_and_are_bounded():
     assert found[0].span == Span(6, 37)
 
 
+def test_a_short_answer_is_one_claim_only_when_there_is_a_question():
+    assert claims("Delhi", min_words=3, limit=5) == []
+    (short,) = claims("  Delhi.", min_words=3, limit=5, question="Which city?")
+    assert (short.text, short.span) == ("Delhi.", Span(2, 8))
+    # A longer answer keeps the min_words rule: "Sure!" still asserts nothing.
+    found = claims("Sure! It is Delhi in India.", min_words=3, limit=5, question="Which city?")
+    assert [c.text for c in found] == ["It is Delhi in India."]
+    assert claims("?!", min_words=3, limit=5, question="Which city?") == []
+
+
+def test_the_question_is_the_end_of_the_prompt_and_reads_before_the_claim():
+    prompt = "Context: long pasted passage " * 20 + "Question: which city hosts the head office?"
+    assert question_of(prompt, 5) == "city hosts the head office?"
+    assert question_of("Which city?") == "Which city?"
+    assert hypothesis("Delhi.", "Which city?") == "Which city? Delhi."
+    assert hypothesis("Delhi.", "") == "Delhi."
+
+
 def test_chunks_pack_whole_sentences_up_to_the_word_budget():
     passage = "One two three. Four five six. Seven eight nine ten eleven twelve thirteen."
     assert chunks([passage], max_words=6, limit=10) == [
@@ -114,6 +140,22 @@ def test_nli_flags_the_unsupported_sentence_with_its_span(models):
     assert result.score == finding.score
 
 
+def test_a_short_answer_is_judged_as_the_answer_to_the_prompts_question(models):
+    guardrail = build(models, model="nli", top_k=1)
+
+    def answer(text, prompt):
+        return asyncio.run(guardrail.check(text, CheckContext(stage="output", prompt=prompt, context=CONTEXT)))
+
+    assert answer("moon cheese", prompt="").detections == ()  # two words, no question: nothing asserted
+    # The tiny pair model scores the share of hypothesis words found in the chunk, question words included.
+    assert answer("Paris", prompt="Which capital?").detections == ()
+    (finding,) = answer("moon cheese", prompt="Which capital?").detections
+    assert (finding.category, finding.spans) == ("hallucination", (Span(0, 11),))
+    silent = build(models, model="nli", top_k=1, question_words=0)
+    judged = asyncio.run(silent.check("moon cheese", CheckContext(stage="output", prompt="capital?", context=CONTEXT)))
+    assert judged.detections == ()
+
+
 def test_nli_finds_support_in_any_chunk(models):
     guardrail = build(models, model="nli", chunk_words=8, top_k=1)
     result = check(guardrail, "The river flows through the city. Paris is the capital of France.")
@@ -146,9 +188,11 @@ def test_numbers_are_checked_without_any_model():
 
 
 @pytest.mark.parametrize("context", [(), ("",), ("   ",)])
-def test_without_context_it_says_it_cannot_judge(models, context):
+def test_without_context_it_allows_or_says_it_cannot_judge(models, context):
+    answer = "London people made moon cheese in 1887."
+    assert check(build(models, model="nli"), answer, context) == CLEAN
     with pytest.raises(GuardrailFailure, match=NO_CONTEXT):
-        check(build(models, model="nli"), "Paris is the capital of France.", context)
+        check(build(models, model="nli", without_context="error"), answer, context)
 
 
 def test_a_config_with_nothing_to_check_is_rejected():
