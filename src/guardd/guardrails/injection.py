@@ -140,6 +140,12 @@ class InjectionConfig(GuardrailConfig):
     """The classifier's label that means injection."""
     model_weight: float | None = Field(default=None, ge=0.0, le=1.0)
     """Left out: the score is max(rules, model). Set: weight * model + (1 - weight) * rules."""
+    model_window_words: int | None = Field(default=96, ge=8, le=4096)
+    """A longer text is scored in half-overlapping windows of this many words, the best one counting: an
+    attack at the end of a long email is read. ~96 words fit a 128-token model. None: the whole text, cut at
+    the model's ``max_length``."""
+    model_max_windows: int = Field(default=16, ge=1, le=256)
+    """Past this many windows, the first and last halves are scored: a bounded cost per request."""
     decode_payloads: bool = True
     """Decode base64/hex runs and scan the decoded text with the same rules."""
     max_payloads: int = Field(default=8, ge=1, le=64)
@@ -160,7 +166,9 @@ class InjectionConfig(GuardrailConfig):
 
     def build(self, env: BuildEnv) -> Guardrail:
         """Compile the rules once for this policy version; with ``model:``, fuse them with its classifier."""
-        choice = ModelChoice(self.model, self.model_label, self.model_weight)
+        choice = ModelChoice(
+            self.model, self.model_label, self.model_weight, self.model_window_words, self.model_max_windows
+        )
         return with_model(self._build_rules(), "injection", self.threshold, choice, env)
 
     def _build_rules(self) -> InjectionGuardrail:

@@ -61,3 +61,20 @@ def test_without_a_model_it_is_the_cheap_rule_guardrail(tiny_models):
 def test_a_missing_label_is_a_build_error(tiny_models):
     with pytest.raises(ValueError, match="has no label 'attack'"):
         build(tiny_models, model_label="attack")
+
+
+def test_an_attack_at_the_end_of_a_long_document_is_found_in_its_window(tiny_models):
+    # Diluted over the whole text the trigger scores low; the window around it scores like the short text.
+    document = "the sky is blue " * 40 + "jailbreak jailbreak jailbreak"
+    assert check(build(tiny_models, model_window_words=None), document).detections == ()
+    result = check(build(tiny_models, model_window_words=8), document)
+    (finding,) = result.detections
+    assert result.triggered
+    (span,) = finding.spans
+    assert document[span.start : span.end].endswith("jailbreak jailbreak jailbreak")
+    assert span.end - span.start < 100
+
+
+def test_a_short_text_is_one_window_and_the_finding_has_no_span(tiny_models):
+    (finding,) = check(build(tiny_models, model_window_words=16), "jailbreak jailbreak jailbreak").detections
+    assert finding.spans == ()
