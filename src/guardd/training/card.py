@@ -33,13 +33,16 @@ _DATA: Final = {
         ),
     ],
     "grounding": [
-        "HaluEval QA (MIT; knowledge paragraphs from HotpotQA, CC-BY-SA-4.0): (knowledge chunk, answer)",
         (
-            "SummEdits (Apache-2.0; samsum and podcast domains excluded): (best document chunk, summary sentence);"
-            " in an edited, inconsistent summary only the sentences that differ from the consistent seed summary"
-            " are labelled unsupported"
+            "HaluEval QA (MIT; knowledge paragraphs from HotpotQA, CC-BY-SA-4.0): (knowledge chunk, question + answer)"
+            " for right and hallucinated answers, and each question with another question's right answer (unsupported)"
         ),
-        "synthetic negatives: supported claims with one digit changed, and claims paired with another record's chunk",
+        "HaluEval QA knowledge sentences (up to two per paragraph) as supported declarative claims",
+        "SummEdits (Apache-2.0; samsum and podcast domains excluded): only the sentences of consistent seed summaries",
+        (
+            "synthetic twins: every supported claim again with one name (else one digit) swapped for another record's,"
+            " against the same chunk (unsupported), so that wording alone cannot tell the classes apart"
+        ),
     ],
 }
 _USE: Final = {
@@ -53,13 +56,15 @@ _USE: Final = {
 }
 _LIMITS: Final = {
     "injection": "Trained for ~10 CPU-minutes on ~2.5k examples: it has seen few attack styles; novel jailbreak"
-    " templates, other languages than EN/DE and attacks in code comments are weaker. Long documents are read up"
-    " to 512 tokens; an attack past that is missed. Benign text that quotes an attack is flagged.",
+    " templates, other languages than EN/DE and attacks in code comments are weaker. Long documents are read in"
+    " 96-word windows (16 at most: the first and last 8 of a very long text). Benign text that quotes an attack"
+    " is flagged.",
     "refusal": "Trained on XSTest completions only (5 models, ~835 examples): refusal styles of other models,"
     " non-English refusals and refusals after a long compliant preamble (past 128 tokens) are weaker.",
-    "grounding": "A 22M-parameter cross-encoder trained briefly on two data sets: it judges lexical and"
-    " numeric consistency far better than reasoning; multi-hop claims, negation and entity swaps that keep the"
-    " words are its weak spots. SummEdits-style subtle edits remain hard (see metrics).",
+    "grounding": "A 22M-parameter cross-encoder trained for ~15 CPU-minutes on ~1.6k pairs, most of them"
+    " HaluEval-style: it checks whether the claim's names and numbers are in the chunk far better than it"
+    " reasons; paraphrase, negation and multi-hop claims are weak spots, and long-form summaries (SummEdits) are"
+    " near chance (see metrics). Use it as a flag for RAG answers, not as a blocker.",
 }
 _COLUMNS: Final = ("n", "positives", "bacc", "tpr", "fpr", "f1", "auc", "tpr_at_1fpr", "tpr_at_5fpr")
 
@@ -84,7 +89,7 @@ def write_card(name: str, results: dict[str, Any], path: Path) -> None:
         (
             f"Fine-tuned from all-MiniLM-L6-v2 with a fresh 2-class head, {settings['steps']} steps of"
             f" {settings['batch_size']} (AdamW, lr {settings['learning_rate']}, linear warm-up/decay, class-weighted"
-            f" loss, word embeddings frozen, max_length {settings['max_length']}, seed {settings['seed']}),"
+            f" loss, word embeddings {'frozen' if settings.get('freeze_embeddings', True) else 'trained'}, max_length {settings['max_length']}, seed {settings['seed']}),"
             f" {train['examples']} training examples, {train['train_seconds']:.0f} s on 2 shared CPU cores. Exported"
             " with `guardd models export` (dynamo exporter, ONNX/torch parity checked) and dynamically quantized to int8."
         ),
@@ -102,22 +107,31 @@ def write_card(name: str, results: dict[str, Any], path: Path) -> None:
         "",
         "## Metrics (held-out split)",
         "",
-        f"Served at max_length {served['max_length']}; threshold {served['threshold']} on the positive class"
+        f"Served at max_length {served['max_length']}"
+        + (f", in windows of {served['window_words']} words (the best counts)" if served.get("window_words") else "")
+        + f"; threshold {served['threshold']} on the positive class"
         + (" (P(hallucinated) = 1 - least claim support)" if name == "grounding" else "")
         + ". AUC and TPR at 1%/5% FPR are threshold-free.",
         "",
         "| data set | variant | " + " | ".join(_COLUMNS) + " |",
         "|---|---|" + "---|" * len(_COLUMNS),
     ]
+    # Re-scored after a serving change: only the shipped int8 file exists to score; fp32 rows would be stale.
+    scored = (("int8", int8),) if results.get("rescored") else (("int8", int8), ("fp32", fp32))
     for dataset in int8["metrics"]:
-        for variant, block in (("int8", int8), ("fp32", fp32)):
+        for variant, block in scored:
             row = block["metrics"][dataset]
             lines.append(f"| {dataset} | {variant} | " + " | ".join(_cell(row[c]) for c in _COLUMNS) + " |")
     lines += [
         "",
         (
             f"int8 balanced-accuracy loss vs fp32 (recall for one-class sets): {results['int8_bacc_loss']}"
-            f" ({'within' if results['int8_ok'] else 'OVER'} the 1-point budget)."
+            f" ({'within' if results['int8_ok'] else 'OVER'} the 1-point budget)"
+            + (
+                ", measured when trained; the figures above were re-scored as served since."
+                if results.get("rescored")
+                else "."
+            )
         ),
         "",
         "## Latency and size (CPU, ONNX Runtime, 2 threads, one 128-token item / 16 items, median; 2 cores shared with other work, ±40% run to run)",

@@ -15,17 +15,19 @@ from guardd.training.tasks import BUILDERS
 ROOT: Final = Path(__file__).resolve().parents[3]
 LABELS: Final = {"injection": ("safe", "injection"), "refusal": ("compliance", "refusal"),
                  "grounding": ("unsupported", "supported")}  # fmt: skip
-STEPS: Final = {"injection": 160, "refusal": 110, "grounding": 240}
-LEARNING_RATE: Final = {"injection": 5e-5, "refusal": 5e-5, "grounding": 1.5e-4}
-"""A pair task from a bi-encoder base barely moves at 5e-5 in a few hundred steps (loss stayed at 0.69)."""
-"""Steps of 16 items: what fits ~10 minutes each on a shared 2-core machine. ``--steps`` for a longer run."""
+STEPS: Final = {"injection": 500, "refusal": 110, "grounding": 1000}
+"""Steps of 16 items: ~15 minutes for injection, ~30 for grounding, ~5 for refusal, on 2 cores."""
+LEARNING_RATE: Final = {"injection": 5e-5, "refusal": 5e-5, "grounding": 3e-5}
+FREEZE_EMBEDDINGS: Final = {"injection": True, "refusal": True, "grounding": False}
+"""The pair task stayed at chance (loss 0.69 after 125 steps) at 1.5e-4 with frozen word embeddings; at 3e-5
+with them free it reached 0.39 by step 80 on HaluEval QA. A high rate collapses the pair head to a constant."""
 
 
 def main(argv: list[str] | None = None) -> int:
     """Parse and run one model's stages."""
     parser = argparse.ArgumentParser(prog="python -m guardd.training")
     parser.add_argument("model", choices=sorted(BUILDERS))
-    parser.add_argument("--stage", choices=["train", "ship", "all", "latency"], default="all")
+    parser.add_argument("--stage", choices=["train", "ship", "all", "latency", "rescore"], default="all")
     parser.add_argument("--data", type=Path, default=Path(os.environ.get("GUARDD_DATA", ROOT.parent / "shared/data")))
     parser.add_argument("--base", type=Path, default=None, help="HF directory to start from (default: MiniLM-L6)")
     parser.add_argument("--work", type=Path, default=ROOT / ".cache/train")
@@ -40,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         steps=args.steps or STEPS[args.model],
         seed=args.seed,
         learning_rate=LEARNING_RATE[args.model],
+        freeze_embeddings=FREEZE_EMBEDDINGS[args.model],
     )
     data = BUILDERS[args.model](args.data, args.seed)
     if args.stage in {"train", "all"}:
@@ -47,6 +50,10 @@ def main(argv: list[str] | None = None) -> int:
 
         stats = finetune(args.base or _minilm(), data.train, settings, work / "hf")
         (work / "train.json").write_text(json.dumps(stats) + "\n", encoding="utf-8")
+    if args.stage == "rescore":
+        from guardd.training.ship import rescore  # noqa: PLC0415 - onnxruntime only
+
+        rescore(args.model, data, args.out / args.model)
     if args.stage == "latency":
         from guardd.training.ship import remeasure  # noqa: PLC0415 - onnxruntime only
 

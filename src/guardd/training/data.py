@@ -25,6 +25,8 @@ class Example:
     pair: str | None = None
     """The second text of a pair (the claim); ``text`` is then the premise (context chunk)."""
     id: str = ""
+    question: str = ""
+    """For a grounding record: the question the answer (``pair``) answers."""
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:

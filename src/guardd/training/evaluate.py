@@ -12,8 +12,9 @@ from typing import Any, Final, cast
 import numpy as np
 import onnxruntime as ort
 
-from guardd.guardrails.hallucination_claims import best_chunks, chunks, claims, content_words
+from guardd.guardrails.hallucination_claims import best_chunks, chunks, claims, content_words, hypothesis
 from guardd.inference.encoder import encode, load_tokenizer, pad, sub_batches
+from guardd.text.windows import word_windows
 from guardd.training.data import Example
 from guardd.training.metrics import Scores, score
 
@@ -31,6 +32,9 @@ class Served:
     top_k: int = 2
     chunk_words: int = 64
     min_claim_words: int = 1
+    window_words: int | None = None
+    """Text classifiers: score half-overlapping windows of this many words, the best counting (as served)."""
+    max_windows: int = 16
 
 
 class OnnxClassifier:
@@ -78,19 +82,25 @@ class OnnxClassifier:
 
 
 def evaluate_texts(model: OnnxClassifier, examples: Sequence[Example], served: Served) -> Scores:
-    """Text classifier: P(positive) per example."""
-    probabilities = model.positive([e.text for e in examples])
+    """Text classifier: P(positive) per example, of its best window when served in windows."""
+    if served.window_words is None:
+        probabilities = model.positive([e.text for e in examples])
+    else:
+        words, limit = served.window_words, served.max_windows
+        probabilities = [
+            max(model.positive([e.text[a:b] for a, b in word_windows(e.text, words, limit)])) for e in examples
+        ]
     return score([e.label for e in examples], probabilities, served.threshold)
 
 
 def evaluate_grounding(model: OnnxClassifier, examples: Sequence[Example], served: Served) -> Scores:
     """Whole records through the guardrail's path; positive = hallucinated, score = 1 - least claim support."""
-    scores = [1.0 - _support(model, e.text, e.pair or "", served) for e in examples]
+    scores = [1.0 - _support(model, e.text, e.pair or "", e.question, served) for e in examples]
     return score([1 - e.label for e in examples], scores, served.threshold)
 
 
-def _support(model: OnnxClassifier, context: str, answer: str, served: Served) -> float:
-    found = claims(answer, served.min_claim_words, 32)
+def _support(model: OnnxClassifier, context: str, answer: str, question: str, served: Served) -> float:
+    found = claims(answer, served.min_claim_words, 32, question=question)
     pieces = chunks([context], served.chunk_words, 64)
     if not found or not pieces:
         return 1.0
@@ -98,8 +108,9 @@ def _support(model: OnnxClassifier, context: str, answer: str, served: Served) -
     pairs: list[str | tuple[str, str]] = []
     owners = []
     for index, claim in enumerate(found):
-        for k in best_chunks(content_words(claim.text), words, served.top_k):
-            pairs.append((pieces[k], claim.text))
+        said = hypothesis(claim.text, question)
+        for k in best_chunks(content_words(said), words, served.top_k):
+            pairs.append((pieces[k], said))
             owners.append(index)
     support = [0.0] * len(found)
     for owner, p in zip(owners, model.positive(pairs), strict=True):

@@ -17,11 +17,11 @@ from guardd.training.finetune import Settings
 from guardd.training.tasks import TaskData
 
 SERVED: Final = {
-    # Injection reads whole documents (BIPIA's attacks sit at the end of 1-2 KB emails and tables).
-    "injection": Served(max_length=512, threshold=0.7),
+    # Injection reads whole documents in windows (BIPIA's attacks sit at the end of 1-2 KB emails and tables).
+    "injection": Served(max_length=256, threshold=0.7, window_words=96),
     "refusal": Served(max_length=128, threshold=0.5),
     # top_k 1: one (chunk, claim) pair per sentence keeps a 1 KB answer within ~50 ms (see benchmarks).
-    "grounding": Served(max_length=128, threshold=0.5, top_k=1, chunk_words=64, min_claim_words=1),
+    "grounding": Served(max_length=128, threshold=0.5, top_k=1, chunk_words=64, min_claim_words=3),
 }
 TASK: Final = {"injection": "text-classification", "refusal": "text-classification",
                "grounding": "pair-classification"}  # fmt: skip
@@ -69,16 +69,32 @@ def _export(source: Path, task: str, out: Path, max_length: int, *, quantize: bo
 
 def _measure(name: str, directory: Path, data: TaskData, served: Served) -> dict[str, Any]:
     model = OnnxClassifier(directory, served.max_length)
+    return {
+        "metrics": _metrics(name, model, data, served),
+        "latency_ms": {"batch1_128tok": model.latency_ms(1), "batch16_128tok": model.latency_ms(16)},
+        "size_bytes": (directory / "model.onnx").stat().st_size,
+    }
+
+
+def _metrics(name: str, model: OnnxClassifier, data: TaskData, served: Served) -> dict[str, Any]:
     evaluate = evaluate_grounding if name == "grounding" else evaluate_texts
     metrics = {k: evaluate(model, v, served).row() for k, v in data.heldout.items()}
     if name == "injection":  # the target's pool: deepset + BIPIA together
         pooled = data.heldout["deepset_prompt_injections"] + data.heldout["bipia_indirect"]
         metrics["deepset+bipia"] = evaluate(model, pooled, served).row()
-    return {
-        "metrics": metrics,
-        "latency_ms": {"batch1_128tok": model.latency_ms(1), "batch16_128tok": model.latency_ms(16)},
-        "size_bytes": (directory / "model.onnx").stat().st_size,
-    }
+    return metrics
+
+
+def rescore(name: str, data: TaskData, out: Path) -> None:
+    """The shipped int8 model scored again as it is served now (a serving change, not a new model)."""
+    results = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+    served = SERVED[name]
+    results["served"] = _fields(served)
+    results["int8"]["metrics"] = _metrics(name, OnnxClassifier(out, served.max_length), data, served)
+    results["int8"]["size_bytes"] = (out / "model.onnx").stat().st_size
+    results["rescored"] = True  # the fp32 export is not shipped, so only int8 can be scored again
+    (out / "metrics.json").write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+    write_card(name, results, out / "MODEL_CARD.md")
 
 
 def remeasure(name: str, work: Path, out: Path) -> None:
