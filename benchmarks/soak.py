@@ -1,4 +1,4 @@
-"""Soak: guardd on the full offline policy at 70% of its measured max RPS for a long time.
+"""Soak: guardd on every offline guardrail and the shipped models at 70% of its measured max RPS, for long.
 
     nice -n 5 .venv/bin/python benchmarks/soak.py                 # 10 min (default)
     .venv/bin/python benchmarks/soak.py --duration 60 --warmup 10  # quick look
@@ -34,7 +34,7 @@ from procstats import fd_count, loop_lag, rss_bytes
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks/out"
-POLICY = ROOT / "benchmarks/policies/full-offline.yaml"
+POLICY = ROOT / "benchmarks/policies/full-with-models.yaml"
 MIX = (
     pb.ValidateRequest(
         stage=pb.STAGE_INPUT, text="Plan a four-day trip to Lisbon with two kids who like museums. " * 8
@@ -46,6 +46,12 @@ MIX = (
     pb.ValidateRequest(stage=pb.STAGE_OUTPUT, text='{"answer": "Lisbon has great museums.", "confidence": 0.8}'),
     pb.ValidateRequest(stage=pb.STAGE_OUTPUT, text='```json\n{"answer": "Parks and markets",}\n```'),
     pb.ValidateRequest(stage=pb.STAGE_OUTPUT, text="I'm sorry, but I can't help with that request."),
+    pb.ValidateRequest(
+        stage=pb.STAGE_OUTPUT,
+        prompt="Which museum in Lisbon shows tiles?",
+        text='{"answer": "The National Tile Museum, in a former convent.", "confidence": 0.9}',
+        context=["Lisbon's National Tile Museum (Museu Nacional do Azulejo) is housed in the former Madre de Deus convent."],
+    ),
 )
 
 
