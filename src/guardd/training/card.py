@@ -61,10 +61,12 @@ _LIMITS: Final = {
     " is flagged.",
     "refusal": "Trained on XSTest completions only (5 models, ~835 examples): refusal styles of other models,"
     " non-English refusals and refusals after a long compliant preamble (past 128 tokens) are weaker.",
-    "grounding": "A 22M-parameter cross-encoder trained for ~15 CPU-minutes on ~1.6k pairs, most of them"
+    "grounding": "A 22M-parameter cross-encoder trained for ~30 CPU-minutes on ~1.6k pairs, most of them"
     " HaluEval-style: it checks whether the claim's names and numbers are in the chunk far better than it"
-    " reasons; paraphrase, negation and multi-hop claims are weak spots, and long-form summaries (SummEdits) are"
-    " near chance (see metrics). Use it as a flag for RAG answers, not as a blocker.",
+    " reasons. Paraphrase is its main weakness: a faithful but reworded 1 KB answer had 5 of its sentences"
+    " flagged (benchmarks/bench_shipped_models.py); negation and multi-hop claims are weak too, and long-form"
+    " summaries (SummEdits) are near chance (see metrics). Use it as a flag for RAG answers, not as a blocker,"
+    " and check its findings on your own traffic before putting an SLO on them.",
 }
 _COLUMNS: Final = ("n", "positives", "bacc", "tpr", "fpr", "f1", "auc", "tpr_at_1fpr", "tpr_at_5fpr")
 
