@@ -118,3 +118,9 @@ def launch(policy: Path, *args: str) -> GuarddProcess:
     proc.grpc_port = int(serving["grpc_port"])  # type: ignore[call-overload]
     proc.metrics_port = int(serving["metrics_port"])  # type: ignore[call-overload]
     return proc
+
+
+def audit_verify(path: Path) -> subprocess.CompletedProcess[str]:
+    """``guardd audit verify PATH`` as an operator runs it."""
+    command = [sys.executable, "-m", "guardd.cli", "audit", "verify", str(path)]
+    return subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)

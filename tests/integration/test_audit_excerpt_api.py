@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 
 from guardd.v1 import guard_pb2 as pb
+from guardd_harness import audit_verify
 
 pytestmark = pytest.mark.integration
 
@@ -41,12 +40,6 @@ def test_excerpts_are_redacted_chained_and_nothing_raw_is_written(guardd, tmp_pa
     assert records["out"]["excerpt"] == "Done: I wrote to <EMAIL_ADDRESS> from <IP_ADDRESS> about it."
     written = audit.read_text() + "".join(server.raw)
     assert [value for value in RAW_VALUES if value in written] == []
-    verify = subprocess.run(
-        [sys.executable, "-m", "guardd.cli", "audit", "verify", str(audit)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    verify = audit_verify(audit)
     assert verify.returncode == 0, verify.stderr
     assert verify.stdout.startswith("ok: 2 records")

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
 import threading
 import time
 from typing import Self
@@ -14,7 +12,7 @@ import pytest
 
 from guardd.v1 import guard_pb2 as pb
 from guardd.v1 import guard_pb2_grpc
-from guardd_harness import ROOT
+from guardd_harness import ROOT, audit_verify
 
 pytestmark = pytest.mark.integration
 
@@ -74,13 +72,7 @@ def test_sigterm_mid_load_loses_no_record(guardd, tmp_path):
         assert server.process.wait(30) == 0
         time.sleep(0.5)  # callers see the port close
     assert not audit.read_text().endswith("{")
-    verify = subprocess.run(
-        [sys.executable, "-m", "guardd.cli", "audit", "verify", str(audit)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    verify = audit_verify(audit)
     assert verify.returncode == 0, verify.stderr
     assert verify.stdout.startswith(f"ok: {load.ok} records"), (verify.stdout, load.ok, load.failed)
     # Calls that arrive during the drain are refused (UNAVAILABLE) or cancelled by the closing server.
