@@ -50,7 +50,9 @@ MIX = (
         stage=pb.STAGE_OUTPUT,
         prompt="Which museum in Lisbon shows tiles?",
         text='{"answer": "The National Tile Museum, in a former convent.", "confidence": 0.9}',
-        context=["Lisbon's National Tile Museum (Museu Nacional do Azulejo) is housed in the former Madre de Deus convent."],
+        context=[
+            "Lisbon's National Tile Museum (Museu Nacional do Azulejo) is housed in the former Madre de Deus convent."
+        ],
     ),
 )
 
