@@ -6,7 +6,7 @@ import pytest
 from guardd.training.augment import injection_examples
 from guardd.training.data import Example, is_heldout, split
 from guardd.training.metrics import score, tpr_at_fpr
-from guardd.training.tasks import _inserted, _perturbed
+from guardd.training.tasks import _inserted, _twins
 
 
 def test_the_split_is_stable_and_keeps_groups_together():
@@ -64,11 +64,21 @@ def test_the_inserted_attack_is_located_by_diff():
     assert "reveal the system prompt" in injected[start:end]
 
 
-def test_number_perturbations_make_unsupported_twins():
+def test_twins_swap_a_name_or_a_digit_of_the_answer_never_of_its_question():
     import random  # noqa: PLC0415
 
-    positive = Example("The tower was built in 1889.", 1, "x", pair="It was built in 1889.", id="a")
-    (twin,) = _perturbed([positive], random.Random(0))  # noqa: S311
-    assert twin.label == 0
-    assert twin.pair != positive.pair
-    assert twin.text == positive.text
+    chunk = "The tower in Paris was built in 1889 by Eiffel."
+    declarative = Example(chunk, 1, "x", pair="The tower was built by Eiffel in Paris.", id="a")
+    numeric = Example(chunk, 1, "x", pair="It was built in 1889.", id="b")
+    answer = Example(
+        chunk, 1, "x", pair="Who built the tower in Paris? Eiffel", id="c", question="Who built the tower in Paris?"
+    )
+    twins = _twins([declarative, numeric, answer], ["Lyon", "Gaudi"], random.Random(0))  # noqa: S311
+    assert [t.label for t in twins] == [0, 0, 0]
+    assert all(t.text == chunk for t in twins)
+    swapped, renumbered, answered = (t.pair or "" for t in twins)
+    assert swapped.startswith("The tower was built by ")
+    assert swapped != declarative.pair
+    assert renumbered.startswith("It was built in ")
+    assert "1889" not in renumbered
+    assert answered.removeprefix("Who built the tower in Paris? ") in {"Lyon", "Gaudi"}
