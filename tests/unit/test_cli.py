@@ -13,7 +13,7 @@ def test_check_a_clean_policy_exits_0(capsys):
     assert main(["check", str(ROOT / "policies/default.yaml")]) == 0
     out = capsys.readouterr().out
     assert out.startswith("ok: version ")
-    assert "default: input ['injection'] output ['refusal']" in out
+    assert "default: input ['injection'] output ['refusal', 'hallucination']" in out
 
 
 def test_check_prints_every_error_as_file_line_col_and_exits_1(capsys):
