@@ -185,7 +185,7 @@ def _plot(windows: list[Window], path: Path) -> None:
     mem.plot(t, [w.rss_mib for w in windows], color="tab:red")
     mem.set_ylabel("guardd RSS (MiB)")
     mem.set_xlabel("seconds")
-    fig.suptitle("guardd soak: full offline policy")
+    fig.suptitle("guardd soak: every offline guardrail and the shipped models")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
 

@@ -178,8 +178,7 @@ class HallucinationGuardrail:
             if self.config.without_context == "error":
                 raise GuardrailFailure(NO_CONTEXT)
             return CLEAN
-        question = question_of(ctx.prompt, self.config.question_words) if self.config.question_words else ""
-        detections, score = await self._claims(text, passages, question)
+        detections, score = await self._claims(text, passages, question_of(ctx.prompt, self.config.question_words))
         if self.config.numbers:
             numbers = [
                 Detection("unsupported_number", 1.0, f"'{m.written}' appears in no context passage", (m.span,))

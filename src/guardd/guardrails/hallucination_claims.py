@@ -201,8 +201,8 @@ def claims(answer: str, min_words: int, limit: int, *, question: str = "") -> li
 
 
 def question_of(prompt: str, max_words: int = QUESTION_WORDS) -> str:
-    """The end of the prompt, where a RAG prompt puts its question: at most ``max_words`` words."""
-    return " ".join(prompt.split()[-max_words:])
+    """The end of the prompt, where a RAG prompt puts its question: at most ``max_words`` words (0: none)."""
+    return " ".join(prompt.split()[-max_words:]) if max_words > 0 else ""
 
 
 def hypothesis(claim: str, question: str) -> str:

@@ -21,14 +21,13 @@ from guardd.guardrails.base import (
     Cost,
     Detection,
     Guardrail,
-    GuardrailConfig,
     Result,
     Span,
     merge_spans,
 )
 from guardd.guardrails.injection_payloads import Payload, PayloadDecoder
 from guardd.guardrails.injection_rules import BUILTIN_RULES, FAMILIES, FAMILY_MESSAGES, Family, PhraseRule
-from guardd.guardrails.model_fusion import ModelChoice, with_model
+from guardd.guardrails.model_fusion import FusableConfig
 from guardd.text.normalize import NormalizedOffsets, normalize, normalize_with_offsets
 from guardd.text.phrase_set import PhraseSet
 
@@ -129,23 +128,13 @@ def _noisy_or(weights: Iterable[float]) -> float:
     return round(1.0 - miss, 6)
 
 
-class InjectionConfig(GuardrailConfig):
-    """Policy entry for the rule-based prompt-injection guardrail."""
+class InjectionConfig(FusableConfig):
+    """Policy entry for the prompt-injection guardrail: rules, and optionally a classifier."""
 
     type: Literal["injection"]
     threshold: float = Field(default=0.7, ge=0.0, le=1.0)
-    model: str | None = None
-    """A text-classification model under ``models:`` whose score combines with the rule score."""
-    model_label: str = "injection"
-    """The classifier's label that means injection."""
-    model_weight: float | None = Field(default=None, ge=0.0, le=1.0)
-    """Left out: the score is max(rules, model). Set: weight * model + (1 - weight) * rules."""
     model_window_words: int | None = Field(default=96, ge=8, le=4096)
-    """A longer text is scored in half-overlapping windows of this many words, the best one counting: an
-    attack at the end of a long email is read. ~96 words fit a 128-token model. None: the whole text, cut at
-    the model's ``max_length``."""
-    model_max_windows: int = Field(default=16, ge=1, le=256)
-    """Past this many windows, the first and last halves are scored: a bounded cost per request."""
+    """Windows by default: an attack at the end of a long email is read at the length the model learnt."""
     decode_payloads: bool = True
     """Decode base64/hex runs and scan the decoded text with the same rules."""
     max_payloads: int = Field(default=8, ge=1, le=64)
@@ -166,10 +155,7 @@ class InjectionConfig(GuardrailConfig):
 
     def build(self, env: BuildEnv) -> Guardrail:
         """Compile the rules once for this policy version; with ``model:``, fuse them with its classifier."""
-        choice = ModelChoice(
-            self.model, self.model_label, self.model_weight, self.model_window_words, self.model_max_windows
-        )
-        return with_model(self._build_rules(), "injection", self.threshold, choice, env)
+        return self.fuse(self._build_rules(), "injection", env)
 
     def _build_rules(self) -> InjectionGuardrail:
         rules = [r for r in BUILTIN_RULES if r.family in self.families]

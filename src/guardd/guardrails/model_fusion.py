@@ -17,7 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from guardd.guardrails.base import BuildEnv, CheckContext, Cost, Detection, Guardrail, Result, Span
+from pydantic import Field
+
+from guardd.guardrails.base import BuildEnv, CheckContext, Cost, Detection, Guardrail, GuardrailConfig, Result, Span
 from guardd.inference.model import Model
 from guardd.text.windows import word_windows
 
@@ -70,25 +72,38 @@ class ModelFusedGuardrail:
         return round(self.weight * model + (1.0 - self.weight) * rules, 6)
 
 
-@dataclass(frozen=True, slots=True)
-class ModelChoice:
-    """A config's ``model``, ``model_label`` and ``model_weight`` fields, read together."""
+class FusableConfig(GuardrailConfig):
+    """A rule guardrail's policy fields for adding a text classifier (injection and refusal alike)."""
 
-    model: str | None
-    label: str
-    weight: float | None
-    window_words: int | None = None
-    max_windows: int = 16
+    threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+    model: str | None = None
+    """A text-classification model under ``models:`` whose score combines with the rule score."""
+    model_label: str | None = None
+    """The classifier's label for the guardrail's category; left out, the category's own name."""
+    model_weight: float | None = Field(default=None, ge=0.0, le=1.0)
+    """Left out: the score is max(rules, model). Set: weight * model + (1 - weight) * rules."""
+    model_window_words: int | None = Field(default=None, ge=8, le=4096)
+    """A longer text is scored in half-overlapping windows of this many words, the best one counting
+    (~96 words fit a 128-token model). None: the whole text, cut at the model's ``max_length``."""
+    model_max_windows: int = Field(default=16, ge=1, le=256)
+    """Past this many windows, the first and last halves are scored: a bounded cost per request."""
 
-
-def with_model(rules: Guardrail, category: str, threshold: float, choice: ModelChoice, env: BuildEnv) -> Guardrail:
-    """``rules`` alone, or fused with the classifier ``choice`` names (a build error if it is not loaded)."""
-    if choice.model is None:
-        return rules
-    if env.models is None:
-        raise ValueError(f"model '{choice.model}' is not loaded (no models: section)")
-    model = env.models.require(choice.model, {"text-classification"})
-    label = model.label_index(choice.label)
-    return ModelFusedGuardrail(
-        rules.name, category, threshold, rules, model, label, choice.weight, choice.window_words, choice.max_windows
-    )
+    def fuse(self, rules: Guardrail, category: str, env: BuildEnv) -> Guardrail:
+        """``rules`` alone, or fused with the classifier ``model`` names (a build error if it is not loaded)."""
+        if self.model is None:
+            return rules
+        if env.models is None:
+            raise ValueError(f"model '{self.model}' is not loaded (no models: section)")
+        model = env.models.require(self.model, {"text-classification"})
+        label = model.label_index(self.model_label or category)
+        return ModelFusedGuardrail(
+            rules.name,
+            category,
+            self.threshold,
+            rules,
+            model,
+            label,
+            self.model_weight,
+            self.model_window_words,
+            self.model_max_windows,
+        )

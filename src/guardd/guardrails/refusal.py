@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import ClassVar, Final, Literal
 
 import re2
-from pydantic import Field
 
 from guardd.guardrails.base import (
     BuildEnv,
@@ -22,12 +21,11 @@ from guardd.guardrails.base import (
     Cost,
     Detection,
     Guardrail,
-    GuardrailConfig,
     Result,
     Span,
     Stage,
 )
-from guardd.guardrails.model_fusion import ModelChoice, with_model
+from guardd.guardrails.model_fusion import FusableConfig
 from guardd.guardrails.refusal_rules import PARTIAL, RULES
 from guardd.text.normalize import normalize_with_offsets
 from guardd.text.phrase_set import PhraseSet
@@ -92,26 +90,16 @@ def refusal_score(hits: tuple[RefusalHit, ...]) -> float:
     return round(1.0 - miss, 6)
 
 
-class RefusalConfig(GuardrailConfig):
-    """Policy entry for the rule-based refusal detector (output stage only)."""
+class RefusalConfig(FusableConfig):
+    """Policy entry for the refusal detector (output stage only): rules, and optionally a classifier."""
 
     stages: ClassVar[frozenset[Stage]] = frozenset({"output"})
 
     type: Literal["refusal"]
-    threshold: float = Field(default=0.5, ge=0.0, le=1.0)
-    model: str | None = None
-    """A text-classification model under ``models:`` whose score combines with the rule score."""
-    model_label: str = "refusal"
-    """The classifier's label that means refusal."""
-    model_weight: float | None = Field(default=None, ge=0.0, le=1.0)
-    """Left out: the score is max(rules, model). Set: weight * model + (1 - weight) * rules."""
 
     def build(self, env: BuildEnv) -> Guardrail:
         """Compile the rules once for this policy version; with ``model:``, fuse them with its classifier."""
-        choice = ModelChoice(self.model, self.model_label, self.model_weight)
-        return with_model(
-            RefusalGuardrail(self.name, self.threshold, RefusalRules()), "refusal", self.threshold, choice, env
-        )
+        return self.fuse(RefusalGuardrail(self.name, self.threshold, RefusalRules()), "refusal", env)
 
 
 @dataclass(frozen=True, slots=True)

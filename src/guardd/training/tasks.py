@@ -171,14 +171,21 @@ def grounding(data: Path, seed: int, chunk_words: int = 64) -> TaskData:
 
 def _swapped_answers(records: list[dict[str, Any]], rng: random.Random) -> list[Example]:
     """Held-out right answers, and the same questions with another's right answer: no style to go by."""
-    right = [r for r in records if r["label"] == "supported"]
     out = []
+    for record, wrong in _wrong_answer_for_each(records, rng):
+        out += [_record(record), _record({**record, "answer": wrong, "label": "hallucinated"})]
+    return out
+
+
+def _wrong_answer_for_each(records: list[dict[str, Any]], rng: random.Random) -> list[tuple[dict[str, Any], str]]:
+    """Each right-answered record with another record's right answer that its context does not contain."""
+    right = [r for r in records if r["label"] == "supported"]
+    pairs = []
     for record in right:
         other = rng.choice(right)
-        if other is record or other["answer"].lower() in record["context"].lower():
-            continue
-        out += [_record(record), _record({**record, "answer": other["answer"], "label": "hallucinated"})]
-    return out
+        if other is not record and other["answer"].lower() not in record["context"].lower():
+            pairs.append((record, other["answer"]))
+    return pairs
 
 
 def _context_sentences(records: list[dict[str, Any]], chunk_words: int, rng: random.Random) -> list[Example]:
@@ -198,13 +205,9 @@ def _context_sentences(records: list[dict[str, Any]], chunk_words: int, rng: ran
 
 def _wrong_answers(records: list[dict[str, Any]], chunk_words: int, rng: random.Random) -> list[Example]:
     """A question with another question's right answer: the same style as a right answer, but unsupported."""
-    right = [r for r in records if r["label"] == "supported"]
     out: list[Example] = []
-    for record in right:
-        other = rng.choice(right)
-        if other["answer"].lower() in record["context"].lower():
-            continue
-        said = hypothesis(other["answer"], question_of(record["question"]))
+    for record, wrong in _wrong_answer_for_each(records, rng):
+        said = hypothesis(wrong, question_of(record["question"]))
         out += [Example(chunk, 0, "synthetic/wrong_answer", pair=said, id=record["id"] + ":wrong")
                 for chunk in _best(record["context"], said, chunk_words, 1)]  # fmt: skip
     return out

@@ -90,6 +90,7 @@ def test_the_question_is_the_end_of_the_prompt_and_reads_before_the_claim():
     prompt = "Context: long pasted passage " * 20 + "Question: which city hosts the head office?"
     assert question_of(prompt, 5) == "city hosts the head office?"
     assert question_of("Which city?") == "Which city?"
+    assert question_of(prompt, 0) == ""
     assert hypothesis("Delhi.", "Which city?") == "Which city? Delhi."
     assert hypothesis("Delhi.", "") == "Delhi."
 
