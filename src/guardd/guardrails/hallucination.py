@@ -1,13 +1,14 @@
 """Hallucination guardrail: checks that each sentence of an answer is supported by the request's context.
 
-Each answer sentence is a claim. Context passages are cut into chunks; each
-claim is paired with its ``top_k`` most word-overlapping chunks (cheap, no
-model), and only those pairs go to the model, in one batched call:
+Each answer sentence is a claim. Each claim is paired with its ``top_k``
+premises: the context sentences sharing most of its words (cheap, no model),
+each read with its neighbours up to ``premise_words``. Only those pairs go to
+the model, in one batched call:
 
 - ``nli``: a pair-classification model (an NLI or HHEM-style cross-encoder)
-  scores each (chunk, claim) pair; the claim's support is its best pair's
+  scores each (premise, claim) pair; the claim's support is its best pair's
   probability of ``supported_label``.
-- ``grounding``: an embedding model embeds claims and chunks; the claim's
+- ``grounding``: an embedding model embeds claims and premises; the claim's
   support is its best cosine similarity. Weaker, but works with
   all-MiniLM-L6-v2, which exists offline today.
 
@@ -37,8 +38,7 @@ from guardd.guardrails.base import CLEAN, BuildEnv, CheckContext, Cost, Detectio
 from guardd.guardrails.hallucination_claims import (
     QUESTION_WORDS,
     Claim,
-    best_chunks,
-    chunks,
+    Premises,
     claims,
     content_words,
     hypothesis,
@@ -49,9 +49,9 @@ from guardd.inference.model import Model
 
 Mode = Literal["auto", "nli", "grounding"]
 WithoutContext = Literal["allow", "error"]
-_NLI_CHUNK_SHARE: Final = 0.5
-"""Words per chunk per model token for NLI: ~0.65 of the tokens, leaving the rest for the claim."""
-_GROUNDING_CHUNK_SHARE: Final = 0.7
+_NLI_PREMISE_SHARE: Final = 0.5
+"""Premise words per model token for NLI: ~0.65 of the tokens, leaving the rest for the claim."""
+_GROUNDING_PREMISE_SHARE: Final = 0.7
 NO_CONTEXT: Final = "cannot judge grounding: the request has no context passages"
 
 
@@ -68,13 +68,14 @@ class HallucinationConfig(GuardrailConfig):
     threshold: float = Field(default=0.5, ge=0.0, le=1.0)
     """The support a claim needs to count as supported."""
     supported_label: str = "supported"
-    """The pair classifier's label meaning "the chunk supports the claim" (``entailment`` for NLI)."""
+    """The pair classifier's label meaning "the premise supports the claim" (``entailment`` for NLI)."""
     top_k: int = Field(default=2, ge=1, le=16)
     min_claim_words: int = Field(default=3, ge=1, le=50)
     max_claims: int = Field(default=32, ge=1, le=256)
-    max_chunks: int = Field(default=64, ge=1, le=1024)
-    chunk_words: int | None = Field(default=None, ge=8, le=4096)
-    """Words per context chunk; left out, sized from the model's ``max_length``."""
+    max_sentences: int = Field(default=256, ge=1, le=4096)
+    """Context sentences considered (the first ones): bounds the lexical matching on huge contexts."""
+    premise_words: int | None = Field(default=None, ge=8, le=4096)
+    """Words of context read with each claim; left out, sized from the model's ``max_length``."""
     numbers: bool = True
     """Report numbers, years and amounts in the answer that no passage contains."""
     without_context: WithoutContext = "allow"
@@ -103,39 +104,38 @@ class HallucinationConfig(GuardrailConfig):
         return HallucinationGuardrail(self.name, self, self._scorer(mode, model))
 
     def _scorer(self, mode: Mode, model: Model) -> Scorer:
-        share = _NLI_CHUNK_SHARE if mode == "nli" else _GROUNDING_CHUNK_SHARE
-        words = self.chunk_words or max(8, int(model.config.max_length * share))
+        share = _NLI_PREMISE_SHARE if mode == "nli" else _GROUNDING_PREMISE_SHARE
+        words = self.premise_words or max(8, int(model.config.max_length * share))
         if mode == "nli":
             return NliScorer(model, model.label_index(self.supported_label), self.top_k, words)
         return GroundingScorer(model, self.top_k, words)
 
 
 class Scorer(Protocol):
-    """Support in [0, 1] per claim, from context chunks of ``chunk_words`` words."""
+    """Support in [0, 1] per claim, from premises of at most ``premise_words`` words."""
 
     @property
-    def chunk_words(self) -> int: ...
+    def premise_words(self) -> int: ...
 
-    async def support(self, claims: Sequence[Claim], chunks: Sequence[str], question: str) -> list[float]: ...
+    async def support(self, claims: Sequence[Claim], context: Premises, question: str) -> list[float]: ...
 
 
 @dataclass(frozen=True, slots=True)
 class NliScorer:
-    """Verifies each claim against its best few chunks with a pair classifier, in one batch."""
+    """Verifies each claim against its best few premises with a pair classifier, in one batch."""
 
     model: Model
     label: int
     top_k: int
-    chunk_words: int
+    premise_words: int
 
-    async def support(self, claims: Sequence[Claim], chunks: Sequence[str], question: str) -> list[float]:
-        chunk_words = [content_words(c) for c in chunks]
+    async def support(self, claims: Sequence[Claim], context: Premises, question: str) -> list[float]:
         pairs: list[tuple[str, str]] = []
         owners: list[int] = []
         for index, claim in enumerate(claims):
             said = hypothesis(claim.text, question)
-            for chunk in best_chunks(content_words(said), chunk_words, self.top_k):
-                pairs.append((chunks[chunk], said))  # premise first, as NLI models are trained
+            for premise in context.best(content_words(said), self.top_k):
+                pairs.append((premise, said))  # premise first, as NLI models are trained
                 owners.append(index)
         probabilities = await self.model.infer(pairs)
         support = [0.0] * len(claims)
@@ -146,20 +146,19 @@ class NliScorer:
 
 @dataclass(frozen=True, slots=True)
 class GroundingScorer:
-    """Embeds claims and their candidate chunks in one batch; support is the best cosine similarity."""
+    """Embeds claims and their candidate premises in one batch; support is the best cosine similarity."""
 
     model: Model
     top_k: int
-    chunk_words: int
+    premise_words: int
 
-    async def support(self, claims: Sequence[Claim], chunks: Sequence[str], question: str) -> list[float]:
-        chunk_words = [content_words(c) for c in chunks]
+    async def support(self, claims: Sequence[Claim], context: Premises, question: str) -> list[float]:
         said = [hypothesis(c.text, question) for c in claims]
-        wanted = sorted({k for s in said for k in best_chunks(content_words(s), chunk_words, self.top_k)})
-        vectors = await self.model.infer(said + [chunks[k] for k in wanted])
+        wanted = sorted({p for s in said for p in context.best(content_words(s), self.top_k)})
+        vectors = await self.model.infer(said + wanted)
         claim_vectors = np.stack(vectors[: len(claims)])
-        chunk_vectors = np.stack(vectors[len(claims) :])
-        best = (claim_vectors @ chunk_vectors.T).max(axis=1)
+        premise_vectors = np.stack(vectors[len(claims) :])
+        best = (claim_vectors @ premise_vectors.T).max(axis=1)
         return [float(min(1.0, max(0.0, s))) for s in best]
 
 
@@ -193,10 +192,10 @@ class HallucinationGuardrail:
             return [], 0.0
         config = self.config
         found = claims(text, config.min_claim_words, config.max_claims, question=question)
-        pieces = chunks(passages, self.scorer.chunk_words, config.max_chunks)
-        if not found or not pieces:
+        context = Premises.of(passages, self.scorer.premise_words, config.max_sentences)
+        if not found or not context:
             return [], 0.0
-        support = await self.scorer.support(found, pieces, question)
+        support = await self.scorer.support(found, context, question)
         detections = [
             Detection(
                 "hallucination",

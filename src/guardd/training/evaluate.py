@@ -12,7 +12,7 @@ from typing import Any, Final, cast
 import numpy as np
 import onnxruntime as ort
 
-from guardd.guardrails.hallucination_claims import best_chunks, chunks, claims, content_words, hypothesis
+from guardd.guardrails.hallucination_claims import Premises, claims, content_words, hypothesis
 from guardd.inference.encoder import encode, load_tokenizer, pad, sub_batches
 from guardd.text.windows import word_windows
 from guardd.training.data import Example
@@ -30,11 +30,20 @@ class Served:
     threshold: float
     """On P(positive); for grounding on 1 - support, i.e. P(hallucinated)."""
     top_k: int = 2
-    chunk_words: int = 64
+    premise_words: int = 64
     min_claim_words: int = 1
     window_words: int | None = None
     """Text classifiers: score half-overlapping windows of this many words, the best counting (as served)."""
     max_windows: int = 16
+
+
+SERVED: Final = {
+    # Injection reads whole documents in windows (BIPIA's attacks sit at the end of 1-2 KB emails and tables).
+    "injection": Served(max_length=256, threshold=0.7, window_words=96),
+    "refusal": Served(max_length=128, threshold=0.5),
+    # top_k 1: one (premise, claim) pair per sentence; a premise is the best sentence and its neighbours.
+    "grounding": Served(max_length=128, threshold=0.5, top_k=1, premise_words=64, min_claim_words=3),
+}
 
 
 class OnnxClassifier:
@@ -101,16 +110,15 @@ def evaluate_grounding(model: OnnxClassifier, examples: Sequence[Example], serve
 
 def _support(model: OnnxClassifier, context: str, answer: str, question: str, served: Served) -> float:
     found = claims(answer, served.min_claim_words, 32, question=question)
-    pieces = chunks([context], served.chunk_words, 64)
-    if not found or not pieces:
+    premises = Premises.of([context], served.premise_words, 256)
+    if not found or not premises:
         return 1.0
-    words = [content_words(p) for p in pieces]
     pairs: list[str | tuple[str, str]] = []
     owners = []
     for index, claim in enumerate(found):
         said = hypothesis(claim.text, question)
-        for k in best_chunks(content_words(said), words, served.top_k):
-            pairs.append((pieces[k], said))
+        for premise in premises.best(content_words(said), served.top_k):
+            pairs.append((premise, said))
             owners.append(index)
     support = [0.0] * len(found)
     for owner, p in zip(owners, model.positive(pairs), strict=True):

@@ -12,17 +12,10 @@ from pathlib import Path
 from typing import Any, Final
 
 from guardd.training.card import write_card
-from guardd.training.evaluate import OnnxClassifier, Served, evaluate_grounding, evaluate_texts
+from guardd.training.evaluate import SERVED, OnnxClassifier, Served, evaluate_grounding, evaluate_texts
 from guardd.training.finetune import Settings
 from guardd.training.tasks import TaskData
 
-SERVED: Final = {
-    # Injection reads whole documents in windows (BIPIA's attacks sit at the end of 1-2 KB emails and tables).
-    "injection": Served(max_length=256, threshold=0.7, window_words=96),
-    "refusal": Served(max_length=128, threshold=0.5),
-    # top_k 1: one (chunk, claim) pair per sentence keeps a 1 KB answer within ~50 ms (see benchmarks).
-    "grounding": Served(max_length=128, threshold=0.5, top_k=1, chunk_words=64, min_claim_words=3),
-}
 TASK: Final = {"injection": "text-classification", "refusal": "text-classification",
                "grounding": "pair-classification"}  # fmt: skip
 SHIPPED: Final = ("model.onnx", "tokenizer.json", "manifest.json")

@@ -1,4 +1,4 @@
-"""Hallucination guardrail: claims, chunks, numbers, and NLI / grounding scoring on tiny real models."""
+"""Hallucination guardrail: claims, premises, numbers, and NLI / grounding scoring on tiny real models."""
 
 import asyncio
 import sys
@@ -10,6 +10,7 @@ from guardd.errors import GuardrailFailure
 from guardd.guardrails.base import CLEAN, BuildEnv, CheckContext, Span
 from guardd.guardrails.hallucination import NO_CONTEXT, HallucinationConfig
 from guardd.guardrails.hallucination_claims import (
+    Premises,
     best_chunks,
     chunks,
     claims,
@@ -111,6 +112,34 @@ def test_retrieval_picks_the_chunks_sharing_the_most_words():
     assert best_chunks(content_words("The tower in Paris was built"), chunk_words, 2) == [2, 1]
 
 
+def test_a_premise_is_the_best_sentence_read_with_its_neighbours_next_first():
+    passage = "Alpha one. Beta two words here. Paris is the capital of France. Gamma three. Delta four five."
+    premises = Premises.of([passage], max_words=10, limit=100)
+    # 6 words of evidence, then the next sentence (2); the previous (4) or the one after (3) would pass 10.
+    assert premises.best(content_words("the capital of France is Paris"), 1) == [
+        "Paris is the capital of France. Gamma three."
+    ]
+    assert Premises.of([passage], max_words=11, limit=100).best(content_words("Paris capital"), 1) == [
+        "Paris is the capital of France. Gamma three. Delta four five."
+    ]
+    assert Premises.of([passage], max_words=40, limit=100).best(content_words("Paris capital"), 1) == [passage]
+
+
+def test_premises_stay_inside_their_passage_and_top_k_gives_distinct_windows():
+    premises = Premises.of(["The tower is in Paris.", "Paris has a river. The river is long."], 50, 100)
+    assert premises.best(content_words("The tower in Paris"), 1) == ["The tower is in Paris."]
+    assert premises.best(content_words("The river in Paris"), 2) == [
+        "Paris has a river. The river is long.",
+        "The tower is in Paris.",
+    ]
+
+
+def test_premises_cut_long_sentences_and_keep_only_the_first_sentences():
+    premises = Premises.of(["one two three four five six seven.", "Later sentence."], max_words=3, limit=2)
+    assert premises.sentences == ("one two three", "four five six")
+    assert not Premises.of(["   "], 10, 10)
+
+
 @pytest.mark.parametrize(
     ("answer", "unsupported"),
     [
@@ -158,7 +187,7 @@ def test_a_short_answer_is_judged_as_the_answer_to_the_prompts_question(models):
 
 
 def test_nli_finds_support_in_any_chunk(models):
-    guardrail = build(models, model="nli", chunk_words=8, top_k=1)
+    guardrail = build(models, model="nli", premise_words=8, top_k=1)
     result = check(guardrail, "The river flows through the city. Paris is the capital of France.")
     assert result.detections == ()
     assert result.score < 0.1
