@@ -3,7 +3,11 @@
 A batch closes when it holds ``max_batch`` items or its oldest item has
 waited ``max_wait_ms``. While ``concurrency`` batches are already running,
 nothing is dispatched: items keep gathering, since waiting for a busy runner
-costs nothing and a fuller batch amortises more. No background task exists:
+costs nothing and a fuller batch amortises more. What closes is shared evenly
+by the idle runners: with single-threaded sessions and one runner per core,
+a 12-item request runs as two batches of 6 at once (data parallelism), which
+on 2 cores beat ONNX Runtime's intra-op threads on one batch of 12 (MiniLM
+int8, 86 tokens: 35.8 vs 42.8 ms). No background task exists:
 submissions, one timer and the runner's completion drive everything, so a
 batcher needs no start or stop and is freed with the last snapshot using it.
 """
@@ -124,8 +128,10 @@ class MicroBatcher(Generic[In, Out]):
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        idle = self.policy.concurrency - self._running
+        size = min(self.policy.max_batch, -(-len(self._queue) // idle))
         batch: list[_Pending[In, Out]] = []
-        while self._queue and len(batch) < self.policy.max_batch:
+        while self._queue and len(batch) < size:
             pending = self._queue.popleft()
             if not pending.future.done():  # cancelled while queued: no inference for it
                 batch.append(pending)

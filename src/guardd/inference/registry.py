@@ -24,7 +24,7 @@ from guardd.inference.config import ModelConfig
 from guardd.inference.encoder import load_tokenizer
 from guardd.inference.metrics import InferenceMetrics
 from guardd.inference.model import Model, ModelRunner, ModelSet
-from guardd.inference.session import ModelMismatch, OnnxSession
+from guardd.inference.session import ModelMismatch, OnnxSession, usable_cpus
 from guardd.policy.model import PolicySet
 
 log = logging.getLogger(__name__)
@@ -96,7 +96,8 @@ class ModelRegistry:
         except Exception as exc:  # onnxruntime raises bare RuntimeError subclasses for unreadable graphs
             raise _LoadError("path", f"cannot load model {path}: {type(exc).__name__}: {exc}") from exc
         observer = self._metrics.observer(name, config.task, session.device)
-        policy = BatchPolicy(config.max_batch, config.max_wait_ms / 1000, config.concurrency)
+        concurrency = usable_cpus() if config.concurrency == "auto" else config.concurrency
+        policy = BatchPolicy(config.max_batch, config.max_wait_ms / 1000, concurrency)
         batcher = MicroBatcher(runner, policy, self._executor, self._clock, observer)
         log.info(
             "model loaded",

@@ -40,10 +40,11 @@ def executor():
         yield pool
 
 
-def batcher(runner, executor, max_batch=4, max_wait_s=60.0, metrics=None):
+def batcher(runner, executor, max_batch=4, max_wait_s=60.0, metrics=None, concurrency=1):
     observer = metrics.observer("m", "text-classification", "cpu") if metrics else None
     kwargs = {"observer": observer} if observer else {}
-    return MicroBatcher(runner, BatchPolicy(max_batch, max_wait_s), executor, SystemClock(), **kwargs)
+    policy = BatchPolicy(max_batch, max_wait_s, concurrency)
+    return MicroBatcher(runner, policy, executor, SystemClock(), **kwargs)
 
 
 def run(coro):
@@ -100,6 +101,47 @@ def test_items_gather_while_the_runner_is_busy_and_split_at_max_batch(tiny_model
 
     assert run(scenario()) == 5
     assert [len(batch) for batch in gated.batches] == [1, 4, 1]
+
+
+def test_idle_runners_share_what_closes_evenly_and_run_at_once(tiny_models, executor):
+    gated = Gated(runner_of(tiny_models), open_at_start=False)
+    b = batcher(gated, executor, max_batch=16, max_wait_s=0.0, concurrency=2)
+
+    async def scenario():
+        request = asyncio.create_task(b.submit([f"paris {i}" for i in range(7)]))
+        # Both halves are inside the runner before either may finish: they run at the same time.
+        await asyncio.to_thread(lambda: _wait_for(lambda: len(gated.batches) == 2))
+        gated.gate.set()
+        return await request
+
+    assert len(run(scenario())) == 7
+    assert sorted(len(batch) for batch in gated.batches) == [3, 4]
+
+
+def test_one_idle_runner_still_fills_up_to_max_batch(tiny_models, executor):
+    gated = Gated(runner_of(tiny_models), open_at_start=False)
+    b = batcher(gated, executor, max_batch=4, max_wait_s=0.0, concurrency=2)
+
+    async def scenario():
+        first = asyncio.create_task(b.submit(["the sky is blue"]))
+        await asyncio.to_thread(gated.entered.wait, HANG_GUARD_S)
+        rest = asyncio.create_task(b.submit([f"paris {i}" for i in range(6)]))
+        await asyncio.to_thread(lambda: _wait_for(lambda: len(gated.batches) == 2))
+        gated.gate.set()
+        await asyncio.gather(first, rest)
+
+    run(scenario())
+    # The second runner was the only idle one: it took a full batch; the rest waited for a free runner.
+    assert [len(batch) for batch in gated.batches] == [1, 4, 2]
+
+
+def _wait_for(condition):
+    deadline = threading.Event()
+    for _ in range(HANG_GUARD_S * 100):
+        if condition():
+            return
+        deadline.wait(0.01)
+    raise AssertionError("condition never held")
 
 
 @pytest.mark.parametrize("name", ["classifier", "embedder"])

@@ -10,6 +10,7 @@ from inference_fixtures import build_tiny_models, load, model_config, new_regist
 
 from guardd.cli import main
 from guardd.errors import PolicyError
+from guardd.inference.session import usable_cpus
 from guardd.inference.testing import write_tokenizer
 
 
@@ -66,6 +67,12 @@ def test_a_loaded_model_reports_its_device_and_digest(models_dir):
     assert model.device == "cpu"
 
 
+def test_concurrency_auto_runs_one_batch_per_usable_cpu(models_dir):
+    auto = load(models_dir, {"a": model_config("embedder", "embedding", intra_op_threads=1, concurrency="auto")})
+    assert auto["a"].batcher.policy.concurrency == usable_cpus()
+    assert load(models_dir, {"a": model_config("embedder", "embedding")})["a"].batcher.policy.concurrency == 1
+
+
 def test_a_valid_models_section_passes_check(tmp_path, models_dir, capsys):
     shutil.copytree(models_dir, tmp_path / "m")
     policy = write_policy(
@@ -115,6 +122,11 @@ PAIR = "path: m/pair/model.onnx, tokenizer: m/pair/tokenizer.json"
             "device: cuda, but this onnxruntime has no CUDA provider",
         ),
         (f"Bad: {{{PAIR}, task: embedding}}", "Bad", "model name must match"),
+        (
+            f"nli: {{{PAIR}, task: embedding, concurrency: many}}",
+            "concurrency",
+            "must be 'auto' (one per CPU) or a whole number from 1 to 16, not 'many'",
+        ),
     ],
 )
 def test_model_errors_are_located_in_check(tmp_path, models_dir, capsys, entry, at, message):
