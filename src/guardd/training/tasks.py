@@ -25,8 +25,10 @@ from guardd.guardrails.hallucination_claims import (
     hypothesis,
     question_of,
 )
+from guardd.text.windows import word_windows
 from guardd.training.augment import injection_examples
 from guardd.training.data import Example, read_jsonl, split
+from guardd.training.evaluate import SERVED
 
 _WINDOW_CHARS: Final = 360
 """Characters of document kept around an embedded attack: ~100 tokens, fits a 128-token model."""
@@ -59,7 +61,7 @@ def injection(data: Path, seed: int) -> TaskData:
     out.hold("deepset_prompt_injections", [_text(r, "deepset") for r in held])
     records = read_jsonl(data / "bipia_indirect/dev.jsonl")
     train, held = split(records, "bipia", lambda r: f"{r['meta']['bipia_task']}:{r['meta']['context_index']}")
-    out.train += [_text(r, "bipia") for r in train] + _bipia_windows(train)
+    out.train += [_text(r, "bipia") for r in train] + _bipia_windows(train) + _clean_windows(train)
     out.hold("bipia_indirect", [_text(r, "bipia") for r in held])
     train, held = split(
         read_jsonl(data / "jailbreakbench_artifacts/dev.jsonl"), "jbb", lambda r: str(r["meta"]["behavior_index"])
@@ -96,6 +98,27 @@ def _bipia_windows(records: list[dict[str, Any]]) -> list[Example]:
         out.append(
             Example(clean[key][max(0, start - pad) : start + pad], 0, "bipia/window", id=record["id"] + ":clean")
         )
+    return out
+
+
+def _clean_windows(records: list[dict[str, Any]]) -> list[Example]:
+    """Every window of each clean document, as the guardrail reads it (negative).
+
+    Windows near an attack alone taught the model that code and tables are suspicious: held out, it
+    flagged windows of clean StackOverflow answers that no training window had covered.
+    """
+    served = SERVED["injection"]
+    words = served.window_words or 0
+    out = []
+    for record in records:
+        if record["label"] == "injection":
+            continue
+        spans = word_windows(record["text"], words, served.max_windows) if words else []
+        if len(spans) > 1:  # a one-window document is already a training example, whole
+            out += [
+                Example(record["text"][a:b], 0, "bipia/clean-window", id=f"{record['id']}:window{i}")
+                for i, (a, b) in enumerate(spans)
+            ]
     return out
 
 
