@@ -145,6 +145,11 @@ def write_card(name: str, results: dict[str, Any], path: Path) -> None:
             f" {b['size_bytes'] / 1e6:.1f} MB |"
             for v, b in (("int8", int8), ("fp32", fp32))
         ],
+        *(
+            ["", "int8 re-measured when re-scored; fp32 as measured when trained, on a busier machine."]
+            if results.get("rescored")
+            else []
+        ),
         "",
         "Shipped: the int8 model (`model.onnx`, sha256 in `manifest.json`).",
         "",
