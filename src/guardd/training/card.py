@@ -14,7 +14,8 @@ _DATA: Final = {
         "deepset/prompt-injections (Apache-2.0), English/German/Spanish direct injections and benign queries",
         (
             "BIPIA (MIT; table contexts CC-BY-SA-4.0, code contexts CC-BY-SA), indirect injections in emails, tables, code;"
-            " plus windows of ~360 characters around each training attack (and the same stretch of the clean document)"
+            " plus windows of ~360 characters around each training attack (and the same stretch of the clean document),"
+            " and every 96-word window of each clean document as the guardrail reads it"
         ),
         "JailbreakBench artifacts (MIT), jailbreak prompts (positives only)",
         "XSTest prompts marked safe (CC-BY-4.0) as benign prompts that mention kill/shoot/execute in ordinary senses",
@@ -55,10 +56,11 @@ _USE: Final = {
     " lexically and scores only those pairs.",
 }
 _LIMITS: Final = {
-    "injection": "Trained for ~10 CPU-minutes on ~2.5k examples: it has seen few attack styles; novel jailbreak"
+    "injection": "Trained for ~10 CPU-minutes on ~3k examples: it has seen few attack styles; novel jailbreak"
     " templates, other languages than EN/DE and attacks in code comments are weaker. Long documents are read in"
     " 96-word windows (16 at most: the first and last 8 of a very long text). Benign text that quotes an attack"
-    " is flagged.",
+    " is flagged, and so are some clean code answers and tables (held-out BIPIA FPR 0.13: its false positives"
+    " are StackOverflow answers with code, and tables of names).",
     "refusal": "Trained on XSTest completions only (5 models, ~835 examples): refusal styles of other models,"
     " non-English refusals and refusals after a long compliant preamble (past 128 tokens) are weaker.",
     "grounding": "A 22M-parameter cross-encoder trained for ~30 CPU-minutes on ~1.6k pairs, most of them"
