@@ -5,7 +5,8 @@
 Starts ``guardd serve`` on the default policy (injection, refusal and grounding
 models loaded), then calls Validate serially: the OUTPUT stage with a ~1 KB
 answer and ~2 KB of context (hallucination + refusal guardrails, concurrent),
-and the INPUT stage with a ~1 KB prompt (injection). Reports p50/p95 client
+the same request on a policy holding the hallucination guardrail alone (the
+issue's latency target), and the INPUT stage with a ~1 KB prompt (injection). Reports p50/p95 client
 latency and the server's RSS after the runs. Results: stdout and
 benchmarks/out/shipped_models.json.
 """
@@ -16,10 +17,12 @@ import argparse
 import json
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import grpc
+import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_validate import PROMPT, ROOT, server
@@ -67,16 +70,32 @@ def latencies(stub: pbg.GuardStub, request: pb.ValidateRequest, calls: int) -> d
     return {"p50_ms": round(statistics.median(times), 2), "p95_ms": round(times[int(0.95 * len(times))], 2)}
 
 
+def with_hallucination_alone(policy: Path, target: Path) -> Path:
+    """``policy`` plus a policy ``hallucination_only`` holding its hallucination guardrail, model paths absolute."""
+    document = yaml.safe_load(policy.read_text(encoding="utf-8"))
+    for model in document.get("models", {}).values():
+        for key in ("path", "tokenizer"):
+            model[key] = str((policy.parent / model[key]).resolve())
+    output = document["policies"]["default"]["output"]
+    alone = [g for g in output if g["type"] == "hallucination"]
+    document["policies"]["hallucination_only"] = {"description": "benchmark", "output": alone}
+    target.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    return target
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=200)
     parser.add_argument("--policy", type=Path, default=ROOT / "policies/default.yaml")
     args = parser.parse_args()
-    command = [sys.executable, "-m", "guardd.cli", "serve", "--policy", str(args.policy)]
+    workdir = tempfile.TemporaryDirectory()
+    policy = with_hallucination_alone(args.policy, Path(workdir.name) / "policy.yaml")
+    command = [sys.executable, "-m", "guardd.cli", "serve", "--policy", str(policy)]
     command += ["--grpc-port", "0", "--metrics-port", "0", "--log-level", "info"]
     output = pb.ValidateRequest(stage=pb.STAGE_OUTPUT, text=ANSWER, context=[CONTEXT])
+    alone = pb.ValidateRequest(stage=pb.STAGE_OUTPUT, text=ANSWER, context=[CONTEXT], policy="hallucination_only")
     prompt = pb.ValidateRequest(stage=pb.STAGE_INPUT, text=PROMPT[:1024])
-    with server(command, port_from_log=True) as srv:
+    with workdir, server(command, port_from_log=True) as srv:
         rss_idle = rss_mb(srv.pid)
         stub = pbg.GuardStub(grpc.insecure_channel(srv.target))
         findings = [f.guardrail for f in stub.Validate(output, timeout=30).findings]
@@ -85,6 +104,7 @@ def main() -> None:
             "context_bytes": len(CONTEXT.encode()),
             "output_findings_on_grounded_answer": findings,
             "output_hallucination_and_refusal": latencies(stub, output, args.calls),
+            "output_hallucination_alone": latencies(stub, alone, args.calls),
             "input_injection_1kb": latencies(stub, prompt, args.calls),
             "rss_mb_after_warmup": round(rss_idle, 1),
             "rss_mb_after_runs": round(rss_mb(srv.pid), 1),
