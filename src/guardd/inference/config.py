@@ -13,8 +13,6 @@ Role = Literal["input_ids", "attention_mask", "token_type_ids"]
 
 MODEL_NAME = r"^[a-z][a-z0-9_-]{0,62}$"
 SHA256 = r"^[0-9a-f]{64}$"
-
-
 MAX_CONCURRENCY = 16
 
 
@@ -63,7 +61,7 @@ class ModelConfig(BaseModel):
     """Threads inside one session.run; left out, one per CPU this process may use."""
     inter_op_threads: int = Field(default=1, ge=1, le=64)
     concurrency: Concurrency = 1
-    """Batches of this model running at once; ``auto``: one per CPU this process may use.
+    """Batches of this model running at once; ``auto``: one per CPU this process may use (at most 4).
 
     With the default intra-op threads keep 1: a second batch only competes for the cores the first
     already uses. With ``intra_op_threads: 1`` and ``auto``, what closes is split across the cores

@@ -55,6 +55,7 @@ class ModelRegistry:
     def __init__(self, metrics: InferenceMetrics, clock: Clock, *, threads: int = DEFAULT_THREADS) -> None:
         self._metrics = metrics
         self._clock = clock
+        self._threads = threads
         self._executor = concurrent.futures.ThreadPoolExecutor(threads, thread_name_prefix="guardd-infer")
         self._loaded: dict[_Key, Model] = {}
         self._lock = threading.Lock()
@@ -96,7 +97,8 @@ class ModelRegistry:
         except Exception as exc:  # onnxruntime raises bare RuntimeError subclasses for unreadable graphs
             raise _LoadError("path", f"cannot load model {path}: {type(exc).__name__}: {exc}") from exc
         observer = self._metrics.observer(name, config.task, session.device)
-        concurrency = usable_cpus() if config.concurrency == "auto" else config.concurrency
+        # More runs than executor threads would only queue small batches behind each other.
+        concurrency = min(usable_cpus(), self._threads) if config.concurrency == "auto" else config.concurrency
         policy = BatchPolicy(config.max_batch, config.max_wait_ms / 1000, concurrency)
         batcher = MicroBatcher(runner, policy, self._executor, self._clock, observer)
         log.info(

@@ -10,6 +10,7 @@ from inference_fixtures import build_tiny_models, load, model_config, new_regist
 
 from guardd.cli import main
 from guardd.errors import PolicyError
+from guardd.inference.registry import DEFAULT_THREADS
 from guardd.inference.session import usable_cpus
 from guardd.inference.testing import write_tokenizer
 
@@ -69,7 +70,7 @@ def test_a_loaded_model_reports_its_device_and_digest(models_dir):
 
 def test_concurrency_auto_runs_one_batch_per_usable_cpu(models_dir):
     auto = load(models_dir, {"a": model_config("embedder", "embedding", intra_op_threads=1, concurrency="auto")})
-    assert auto["a"].batcher.policy.concurrency == usable_cpus()
+    assert auto["a"].batcher.policy.concurrency == min(usable_cpus(), DEFAULT_THREADS)
     assert load(models_dir, {"a": model_config("embedder", "embedding")})["a"].batcher.policy.concurrency == 1
 
 
