@@ -6,7 +6,8 @@ Starts ``guardd serve`` on the default policy (injection, refusal and grounding
 models loaded), then calls Validate serially: the OUTPUT stage with a ~1 KB
 answer and ~2 KB of context (hallucination + refusal guardrails, concurrent),
 the same request on a policy holding the hallucination guardrail alone (the
-issue's latency target), and the INPUT stage with a ~1 KB prompt (injection). Reports p50/p95 client
+issue's latency target), once more with a prompt (each claim is then read after
+the question), and the INPUT stage with a ~1 KB prompt (injection). Reports p50/p95 client
 latency and the server's RSS after the runs. Results: stdout and
 benchmarks/out/shipped_models.json.
 """
@@ -49,6 +50,11 @@ ANSWER = (
     "on the first and on the second level, and the upper platform is 276 metres above the ground. It remains "
     "one of the most photographed structures on Earth, and millions of people visit it every year."
 )  # ~1 KB
+
+QUESTION = (
+    "Using only the passage above, describe the Eiffel Tower for a visitor: where it stands, who built it and "
+    "when, how tall it is, what visitors can do on its levels, and anything else worth knowing before going."
+)  # 37 words: each claim is read after its last 32 (question_words)
 
 
 def rss_mb(pid: int) -> float:
@@ -94,6 +100,9 @@ def main() -> None:
     command += ["--grpc-port", "0", "--metrics-port", "0", "--log-level", "info"]
     output = pb.ValidateRequest(stage=pb.STAGE_OUTPUT, text=ANSWER, context=[CONTEXT])
     alone = pb.ValidateRequest(stage=pb.STAGE_OUTPUT, text=ANSWER, context=[CONTEXT], policy="hallucination_only")
+    asked = pb.ValidateRequest()
+    asked.CopyFrom(alone)
+    asked.prompt = QUESTION
     prompt = pb.ValidateRequest(stage=pb.STAGE_INPUT, text=PROMPT[:1024])
     with workdir, server(command, port_from_log=True) as srv:
         rss_idle = rss_mb(srv.pid)
@@ -105,6 +114,7 @@ def main() -> None:
             "output_findings_on_grounded_answer": findings,
             "output_hallucination_and_refusal": latencies(stub, output, args.calls),
             "output_hallucination_alone": latencies(stub, alone, args.calls),
+            "output_hallucination_alone_with_prompt": latencies(stub, asked, args.calls),
             "input_injection_1kb": latencies(stub, prompt, args.calls),
             "rss_mb_after_warmup": round(rss_idle, 1),
             "rss_mb_after_runs": round(rss_mb(srv.pid), 1),
