@@ -1,6 +1,6 @@
 """guardd with policies/default.yaml and the shipped models: RSS, and Validate latency through gRPC.
 
-    .venv/bin/python benchmarks/bench_shipped_models.py [--calls 200]
+    .venv/bin/python benchmarks/bench_shipped_models.py [--calls 200] [--threading shipped intra-op]
 
 Starts ``guardd serve`` on the default policy (injection, refusal and grounding
 models loaded), then calls Validate serially: the OUTPUT stage with a ~1 KB
@@ -8,13 +8,17 @@ answer and ~2 KB of context (hallucination + refusal guardrails, concurrent),
 the same request on a policy holding the hallucination guardrail alone (the
 issue's latency target), once more with a prompt (each claim is then read after
 the question), and the INPUT stage with a ~1 KB prompt (injection). Reports p50/p95 client
-latency and the server's RSS after the runs. Results: stdout and
+latency, the OUTPUT stage's throughput at 8 concurrent clients, and the server's RSS after
+the runs and after a stress run (32 OUTPUT clients with the prompt and 32 INPUT clients with
+4 KB prompts, at once, 15 s): a sidecar's RSS is its peak. ``--threading shipped intra-op`` runs it twice, side by side: as shipped, and with
+every model on ONNX Runtime's intra-op threads (one batch at a time) instead of data-parallel. Results: stdout and
 benchmarks/out/shipped_models.json.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import statistics
 import sys
@@ -23,12 +27,14 @@ import time
 from pathlib import Path
 
 import grpc
+import uvloop
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_validate import PROMPT, ROOT, server
 from guardd.v1 import guard_pb2 as pb
 from guardd.v1 import guard_pb2_grpc as pbg
+from loadgen import run_load
 
 OUT = ROOT / "benchmarks/out"
 CONTEXT = (
@@ -76,12 +82,18 @@ def latencies(stub: pbg.GuardStub, request: pb.ValidateRequest, calls: int) -> d
     return {"p50_ms": round(statistics.median(times), 2), "p95_ms": round(times[int(0.95 * len(times))], 2)}
 
 
-def with_hallucination_alone(policy: Path, target: Path) -> Path:
-    """``policy`` plus a policy ``hallucination_only`` holding its hallucination guardrail, model paths absolute."""
+def with_hallucination_alone(policy: Path, target: Path, threading: str = "shipped") -> Path:
+    """``policy`` plus a policy ``hallucination_only`` holding its hallucination guardrail, model paths absolute.
+
+    ``threading: intra-op`` puts every model back on one batch at a time with all intra-op threads.
+    """
     document = yaml.safe_load(policy.read_text(encoding="utf-8"))
     for model in document.get("models", {}).values():
         for key in ("path", "tokenizer"):
             model[key] = str((policy.parent / model[key]).resolve())
+        if threading == "intra-op":
+            model.pop("intra_op_threads", None)
+            model["concurrency"] = 1
     output = document["policies"]["default"]["output"]
     alone = [g for g in output if g["type"] == "hallucination"]
     document["policies"]["hallucination_only"] = {"description": "benchmark", "output": alone}
@@ -89,39 +101,56 @@ def with_hallucination_alone(policy: Path, target: Path) -> Path:
     return target
 
 
+def measure(policy: Path, threading: str, calls: int) -> dict[str, object]:
+    """One server on ``policy`` (with ``threading``): latencies, OUTPUT throughput at 8 clients, RSS."""
+    with tempfile.TemporaryDirectory() as workdir:
+        derived = with_hallucination_alone(policy, Path(workdir) / "policy.yaml", threading)
+        command = [sys.executable, "-m", "guardd.cli", "serve", "--policy", str(derived)]
+        command += ["--grpc-port", "0", "--metrics-port", "0", "--log-level", "info"]
+        output = pb.ValidateRequest(stage=pb.STAGE_OUTPUT, text=ANSWER, context=[CONTEXT])
+        alone = pb.ValidateRequest(stage=pb.STAGE_OUTPUT, text=ANSWER, context=[CONTEXT], policy="hallucination_only")
+        asked = pb.ValidateRequest()
+        asked.CopyFrom(alone)
+        asked.prompt = QUESTION
+        prompt = pb.ValidateRequest(stage=pb.STAGE_INPUT, text=PROMPT[:1024])
+        with server(command, port_from_log=True) as srv:
+            rss_idle = rss_mb(srv.pid)
+            stub = pbg.GuardStub(grpc.insecure_channel(srv.target))
+            findings = [f.guardrail for f in stub.Validate(output, timeout=30).findings]
+            loaded = uvloop.run(run_load(srv.target, output, 8, 8.0))
+            report: dict[str, object] = {
+                "threading": threading,
+                "answer_bytes": len(ANSWER.encode()),
+                "context_bytes": len(CONTEXT.encode()),
+                "output_findings_on_grounded_answer": findings,
+                "output_hallucination_and_refusal": latencies(stub, output, calls),
+                "output_hallucination_alone": latencies(stub, alone, calls),
+                "output_hallucination_alone_with_prompt": latencies(stub, asked, calls),
+                "input_injection_1kb": latencies(stub, prompt, calls),
+                "output_8_clients": {"rps": round(loaded.rps, 1), "p50_ms": round(loaded.percentile(0.5), 2)},
+                "rss_mb_after_warmup": round(rss_idle, 1),
+                "rss_mb_after_runs": round(rss_mb(srv.pid), 1),
+            }
+            long_prompt = pb.ValidateRequest(stage=pb.STAGE_INPUT, text=PROMPT * 4)
+            uvloop.run(_stress(srv.target, asked, long_prompt))
+            report["rss_mb_after_stress"] = round(rss_mb(srv.pid), 1)
+            return report
+
+
+async def _stress(target: str, output: pb.ValidateRequest, prompt: pb.ValidateRequest) -> None:
+    await asyncio.gather(run_load(target, output, 32, 15.0), run_load(target, prompt, 32, 15.0))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=200)
     parser.add_argument("--policy", type=Path, default=ROOT / "policies/default.yaml")
+    parser.add_argument("--threading", nargs="+", choices=["shipped", "intra-op"], default=["shipped"])
     args = parser.parse_args()
-    workdir = tempfile.TemporaryDirectory()
-    policy = with_hallucination_alone(args.policy, Path(workdir.name) / "policy.yaml")
-    command = [sys.executable, "-m", "guardd.cli", "serve", "--policy", str(policy)]
-    command += ["--grpc-port", "0", "--metrics-port", "0", "--log-level", "info"]
-    output = pb.ValidateRequest(stage=pb.STAGE_OUTPUT, text=ANSWER, context=[CONTEXT])
-    alone = pb.ValidateRequest(stage=pb.STAGE_OUTPUT, text=ANSWER, context=[CONTEXT], policy="hallucination_only")
-    asked = pb.ValidateRequest()
-    asked.CopyFrom(alone)
-    asked.prompt = QUESTION
-    prompt = pb.ValidateRequest(stage=pb.STAGE_INPUT, text=PROMPT[:1024])
-    with workdir, server(command, port_from_log=True) as srv:
-        rss_idle = rss_mb(srv.pid)
-        stub = pbg.GuardStub(grpc.insecure_channel(srv.target))
-        findings = [f.guardrail for f in stub.Validate(output, timeout=30).findings]
-        report = {
-            "answer_bytes": len(ANSWER.encode()),
-            "context_bytes": len(CONTEXT.encode()),
-            "output_findings_on_grounded_answer": findings,
-            "output_hallucination_and_refusal": latencies(stub, output, args.calls),
-            "output_hallucination_alone": latencies(stub, alone, args.calls),
-            "output_hallucination_alone_with_prompt": latencies(stub, asked, args.calls),
-            "input_injection_1kb": latencies(stub, prompt, args.calls),
-            "rss_mb_after_warmup": round(rss_idle, 1),
-            "rss_mb_after_runs": round(rss_mb(srv.pid), 1),
-        }
+    reports = [measure(args.policy, threading, args.calls) for threading in args.threading]
     OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "shipped_models.json").write_text(json.dumps(report, indent=2))
-    print(json.dumps(report, indent=2))
+    (OUT / "shipped_models.json").write_text(json.dumps(reports, indent=2))
+    print(json.dumps(reports, indent=2))
 
 
 if __name__ == "__main__":
