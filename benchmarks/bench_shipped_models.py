@@ -1,18 +1,18 @@
 """guardd with policies/default.yaml and the shipped models: RSS, and Validate latency through gRPC.
 
-    .venv/bin/python benchmarks/bench_shipped_models.py [--calls 200] [--threading shipped intra-op]
+    .venv/bin/python benchmarks/bench_shipped_models.py [--calls 200] [--threading shipped data-parallel]
 
 Starts ``guardd serve`` on the default policy (injection, refusal and grounding
 models loaded), then calls Validate serially: the OUTPUT stage with a ~1 KB
 answer and ~2 KB of context (hallucination + refusal guardrails, concurrent),
 the same request on a policy holding the hallucination guardrail alone (the
 issue's latency target), once more with a prompt (each claim is then read after
-the question), and the INPUT stage with a ~1 KB prompt (injection). Reports p50/p95 client
-latency, the OUTPUT stage's throughput at 8 concurrent clients, and the server's RSS after
-the runs and after a stress run (32 OUTPUT clients with the prompt and 32 INPUT clients with
-4 KB prompts, at once, 15 s): a sidecar's RSS is its peak. ``--threading shipped intra-op`` runs it twice, side by side: as shipped, and with
-every model on ONNX Runtime's intra-op threads (one batch at a time) instead of data-parallel. Results: stdout and
-benchmarks/out/shipped_models.json.
+the question), and the INPUT stage with a ~1 KB prompt (injection). Reports p50/p95
+client latency, the OUTPUT stage's throughput at 8 concurrent clients, and the server's
+RSS after the runs and after a stress run (32 OUTPUT clients with the prompt and 32 INPUT
+clients with 4 KB prompts, at once, 15 s): a sidecar's RSS is its peak.
+``--threading shipped data-parallel`` runs it twice, side by side: as shipped, and with the
+grounding model data-parallel (``intra_op_threads: 1``, ``concurrency: auto``).
 """
 
 from __future__ import annotations
@@ -85,15 +85,14 @@ def latencies(stub: pbg.GuardStub, request: pb.ValidateRequest, calls: int) -> d
 def with_hallucination_alone(policy: Path, target: Path, threading: str = "shipped") -> Path:
     """``policy`` plus a policy ``hallucination_only`` holding its hallucination guardrail, model paths absolute.
 
-    ``threading: intra-op`` puts every model back on one batch at a time with all intra-op threads.
+    ``threading: data-parallel`` runs the grounding model as one single-threaded run per core.
     """
     document = yaml.safe_load(policy.read_text(encoding="utf-8"))
     for model in document.get("models", {}).values():
         for key in ("path", "tokenizer"):
             model[key] = str((policy.parent / model[key]).resolve())
-        if threading == "intra-op":
-            model.pop("intra_op_threads", None)
-            model["concurrency"] = 1
+    if threading == "data-parallel":
+        document["models"]["grounding"].update({"intra_op_threads": 1, "concurrency": "auto"})
     output = document["policies"]["default"]["output"]
     alone = [g for g in output if g["type"] == "hallucination"]
     document["policies"]["hallucination_only"] = {"description": "benchmark", "output": alone}
@@ -145,7 +144,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=200)
     parser.add_argument("--policy", type=Path, default=ROOT / "policies/default.yaml")
-    parser.add_argument("--threading", nargs="+", choices=["shipped", "intra-op"], default=["shipped"])
+    parser.add_argument("--threading", nargs="+", choices=["shipped", "data-parallel"], default=["shipped"])
     args = parser.parse_args()
     reports = [measure(args.policy, threading, args.calls) for threading in args.threading]
     OUT.mkdir(parents=True, exist_ok=True)
