@@ -130,18 +130,9 @@ class NliScorer:
     premise_words: int
 
     async def support(self, claims: Sequence[Claim], context: Premises, question: str) -> list[float]:
-        pairs: list[tuple[str, str]] = []
-        owners: list[int] = []
-        for index, claim in enumerate(claims):
-            said = hypothesis(claim.text, question)
-            for premise in context.best(content_words(said), self.top_k):
-                pairs.append((premise, said))  # premise first, as NLI models are trained
-                owners.append(index)
-        probabilities = await self.model.infer(pairs)
-        support = [0.0] * len(claims)
-        for owner, row in zip(owners, probabilities, strict=True):
-            support[owner] = max(support[owner], float(row[self.label]))
-        return support
+        pairs = context.pairs(claims, question, self.top_k)
+        probabilities = await self.model.infer(pairs.items)
+        return pairs.support(float(row[self.label]) for row in probabilities)
 
 
 @dataclass(frozen=True, slots=True)

@@ -255,6 +255,17 @@ class Premises:
                 windows.append(self._grow(center))
         return [" ".join(self.sentences[low : high + 1]) for low, high in windows]
 
+    def pairs(self, found: Sequence[Claim], question: str, top_k: int) -> ClaimPairs:
+        """Each claim, read after ``question``, against its ``top_k`` premises: what a pair model verifies."""
+        items: list[tuple[str, str]] = []
+        owners: list[int] = []
+        for index, claim in enumerate(found):
+            said = hypothesis(claim.text, question)
+            for premise in self.best(content_words(said), top_k):
+                items.append((premise, said))  # premise first, as NLI models are trained
+                owners.append(index)
+        return ClaimPairs(items, owners, len(found))
+
     def _grow(self, center: int) -> tuple[int, int]:
         low = high = center
         words = len(self.sentences[center].split())
@@ -269,6 +280,22 @@ class Premises:
                         low, high = min(low, neighbour), max(high, neighbour)
                         grew = True
         return low, high
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimPairs:
+    """(premise, claim) pairs and the claim each belongs to."""
+
+    items: list[tuple[str, str]]
+    owners: list[int]
+    claims: int
+
+    def support(self, scores: Iterable[float]) -> list[float]:
+        """Each claim's best score over its pairs, from one score per pair in order."""
+        best = [0.0] * self.claims
+        for owner, value in zip(self.owners, scores, strict=True):
+            best[owner] = max(best[owner], value)
+        return best
 
 
 def chunks(passages: Sequence[str], max_words: int, limit: int) -> list[str]:

@@ -78,12 +78,8 @@ class OnnxSession:
         self._session = ort.InferenceSession(str(path), session_options(config), providers=providers_for(config))
         self.feed = _feed(self._session, config)
         self.output = _output(self._session, config)
-        # Failures reach callers as InferenceError and are logged once there; ORT's own stderr line is noise.
-        self._run_options = ort.RunOptions()
-        self._run_options.log_severity_level = 4
-        self._shrinking = ort.RunOptions()
-        self._shrinking.log_severity_level = 4
-        self._shrinking.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
+        self._run_options = _run_options(shrink_arena=False)
+        self._shrinking = _run_options(shrink_arena=True)
 
     @property
     def device(self) -> str:
@@ -97,6 +93,15 @@ class OnnxSession:
         large = arrays["input_ids"].size > SHRINK_ABOVE_TOKENS
         (result,) = self._session.run([self.output], feeds, self._shrinking if large else self._run_options)
         return np.asarray(result, dtype=np.float32)
+
+
+def _run_options(*, shrink_arena: bool) -> ort.RunOptions:
+    options = ort.RunOptions()
+    # Failures reach callers as InferenceError and are logged once there; ORT's own stderr line is noise.
+    options.log_severity_level = 4
+    if shrink_arena:
+        options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
+    return options
 
 
 def _feed(session: ort.InferenceSession, config: ModelConfig) -> Feed:

@@ -12,7 +12,7 @@ from typing import Any, Final, cast
 import numpy as np
 import onnxruntime as ort
 
-from guardd.guardrails.hallucination_claims import Premises, claims, content_words, hypothesis
+from guardd.guardrails.hallucination_claims import Premises, claims
 from guardd.inference.encoder import encode, load_tokenizer, pad, sub_batches
 from guardd.text.windows import word_windows
 from guardd.training.data import Example
@@ -113,14 +113,5 @@ def _support(model: OnnxClassifier, context: str, answer: str, question: str, se
     premises = Premises.of([context], served.premise_words, 256)
     if not found or not premises:
         return 1.0
-    pairs: list[str | tuple[str, str]] = []
-    owners = []
-    for index, claim in enumerate(found):
-        said = hypothesis(claim.text, question)
-        for premise in premises.best(content_words(said), served.top_k):
-            pairs.append((premise, said))
-            owners.append(index)
-    support = [0.0] * len(found)
-    for owner, p in zip(owners, model.positive(pairs), strict=True):
-        support[owner] = max(support[owner], p)
-    return min(support)
+    pairs = premises.pairs(found, question, served.top_k)
+    return min(pairs.support(model.positive(pairs.items)))

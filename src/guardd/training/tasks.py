@@ -108,12 +108,11 @@ def _clean_windows(records: list[dict[str, Any]]) -> list[Example]:
     flagged windows of clean StackOverflow answers that no training window had covered.
     """
     served = SERVED["injection"]
-    words = served.window_words or 0
     out = []
     for record in records:
-        if record["label"] == "injection":
+        if record["label"] == "injection" or served.window_words is None:
             continue
-        spans = word_windows(record["text"], words, served.max_windows) if words else []
+        spans = word_windows(record["text"], served.window_words, served.max_windows)
         if len(spans) > 1:  # a one-window document is already a training example, whole
             out += [
                 Example(record["text"][a:b], 0, "bipia/clean-window", id=f"{record['id']}:window{i}")

@@ -5,13 +5,14 @@ import hashlib
 import shutil
 import textwrap
 
+import numpy as np
 import pytest
 from inference_fixtures import build_tiny_models, load, model_config, new_registry, policy_with
 
 from guardd.cli import main
 from guardd.errors import PolicyError
 from guardd.inference.registry import DEFAULT_THREADS
-from guardd.inference.session import usable_cpus
+from guardd.inference.session import SHRINK_ABOVE_TOKENS, OnnxSession, usable_cpus
 from guardd.inference.testing import write_tokenizer
 
 
@@ -72,6 +73,35 @@ def test_concurrency_auto_runs_one_batch_per_usable_cpu(models_dir):
     auto = load(models_dir, {"a": model_config("embedder", "embedding", intra_op_threads=1, concurrency="auto")})
     assert auto["a"].batcher.policy.concurrency == min(usable_cpus(), DEFAULT_THREADS)
     assert load(models_dir, {"a": model_config("embedder", "embedding")})["a"].batcher.policy.concurrency == 1
+
+
+class _RecordingSession:
+    """The real ORT session, remembering whether each run was told to give its arena back."""
+
+    def __init__(self, session):
+        self.session = session
+        self.shrank: list[bool] = []
+
+    def run(self, outputs, feeds, options):
+        try:
+            self.shrank.append(options.get_run_config_entry("memory.enable_memory_arena_shrinkage") == "cpu:0")
+        except RuntimeError:  # ORT raises for an entry that was never set
+            self.shrank.append(False)
+        return self.session.run(outputs, feeds, options)
+
+
+def test_only_runs_past_the_token_bound_give_their_arena_back(models_dir):
+    session = OnnxSession(models_dir / "classifier" / "model.onnx", model_config("classifier", "text-classification"))
+    recorder = _RecordingSession(session._session)
+    session._session = recorder
+
+    def run(batch, tokens):
+        ids = np.full((batch, tokens), 5, dtype=np.int64)
+        return session.run({"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": 0 * ids})
+
+    small, large = run(2, 8), run(SHRINK_ABOVE_TOKENS // 64 + 1, 64)
+    assert recorder.shrank == [False, True]
+    assert np.allclose(small[0], large[0])  # same input row, same scores either way
 
 
 def test_a_valid_models_section_passes_check(tmp_path, models_dir, capsys):
