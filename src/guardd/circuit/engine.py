@@ -217,7 +217,7 @@ class Breakers:
                 log.exception("circuit background round failed")
 
     async def tick(self) -> None:
-        """Ask the store to end OPENs that are due, and pick up policy changes."""
+        """Ask the store to end OPENs that are due, retry trips that did not take, pick up policy changes."""
         now = self.clock.monotonic()
         config = self._config()
         for tracked in list(self.tracked.values()):
@@ -225,6 +225,10 @@ class Breakers:
             if tracked.shared.state == "open" and not tracked.busy and now >= tracked.open_deadline:
                 tracked.busy = True
                 self.spawn(self._half_open(tracked, tracked.shared.generation))
+            elif tracked.effective.state == "closed" and tracked.window.tally.counts:
+                # A trip whose CAS lost a race or whose store call failed is otherwise retried only by the
+                # next outcome, and a provider that is down may send none: the window alone must suffice.
+                self._maybe_trip(tracked)
 
     def _refresh(self, tracked: Tracked, config: CircuitsConfig) -> None:
         breaker = config.for_upstream(tracked.name)

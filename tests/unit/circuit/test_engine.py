@@ -3,6 +3,7 @@
 import pytest
 
 from guardd.circuit.machine import SharedState
+from guardd.circuit.store import CasResult
 from guardd.v1 import guard_pb2 as pb
 
 BREAKER = {
@@ -41,6 +42,22 @@ async def test_opens_at_min_calls_when_the_soft_rate_is_over_threshold(h):
         )
         == 1
     )
+
+
+async def test_a_trip_that_lost_its_compare_and_set_is_retried_without_new_outcomes(h):
+    real = h.breakers.store.cas
+    attempts = []
+
+    async def lose_the_first(*args, **kwargs):
+        attempts.append(args)
+        return CasResult(None) if len(attempts) == 1 else await real(*args, **kwargs)
+
+    h.breakers.store.cas = lose_the_first
+    await trip(h)
+    assert h.state("u") == "closed"  # the only trip so far lost its race
+    await h.advance(0.1)  # no outcome arrives (a provider that is down may send none); the tick retries
+    assert h.state("u") == "open"
+    assert len(attempts) == 2
 
 
 async def test_rates_below_threshold_stay_closed(h):
