@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, PlainValidator, model_validat
 Task = Literal["pair-classification", "text-classification", "embedding"]
 Device = Literal["auto", "cpu", "cuda"]
 Activation = Literal["auto", "softmax", "sigmoid", "none"]
+Padding = Literal["none", "buckets"]
 Role = Literal["input_ids", "attention_mask", "token_type_ids"]
 
 MODEL_NAME = r"^[a-z][a-z0-9_-]{0,62}$"
@@ -57,6 +58,13 @@ class ModelConfig(BaseModel):
     max_batch: int = Field(default=16, ge=1, le=1024)
     max_wait_ms: float = Field(default=2.0, ge=0.0, le=1000.0)
     device: Device = "auto"
+    padding: Padding = "none"
+    """How a closed batch reaches the graph. ``none``: each item runs alone at its own length, so no token
+    is padding and an item's score never depends on the others in its batch (int8 dynamic quantization
+    scales activations over the whole input tensor: batched, 81 of 1,776 verdicts flipped with load).
+    On CPU one item at a time costs no more than a padded batch (MiniLM int8, 16 x 128 tokens: 88 vs
+    97 ms). ``buckets``: items of similar length share one padded run, for a GPU running an fp32/fp16
+    model, where one wide run costs about what a narrow one does."""
     intra_op_threads: int | None = Field(default=None, ge=1, le=256)
     """Threads inside one session.run; left out, one per CPU this process may use."""
     inter_op_threads: int = Field(default=1, ge=1, le=64)

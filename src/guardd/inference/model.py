@@ -14,17 +14,20 @@ from guardd.inference.session import FloatArray, OnnxSession
 
 
 class ModelRunner:
-    """Runs one closed batch in the inference thread: tokenise, group by length, pad, run, post-process."""
+    """Runs one closed batch in the inference thread: tokenise, then each item alone (or length buckets), post-process."""
 
     def __init__(self, session: OnnxSession, tokenizer: Tokenizer, config: ModelConfig) -> None:
         self.session = session
         self._tokenizer = tokenizer
         self._post = Postprocess(config)
+        self._padded = config.padding == "buckets"
 
     def __call__(self, items: Sequence[Item]) -> list[FloatArray]:
         encodings = encode(self._tokenizer, items)
         results: list[FloatArray | None] = [None] * len(items)
-        for group in sub_batches([len(e.ids) for e in encodings]):
+        lengths = [len(e.ids) for e in encodings]
+        groups = sub_batches(lengths) if self._padded else [[i] for i in range(len(items))]
+        for group in groups:
             arrays = pad([encodings[i] for i in group])
             vectors = self._post(self.session.run(arrays), arrays["attention_mask"])
             for index, vector in zip(group, vectors, strict=True):

@@ -9,6 +9,10 @@ outputs can be worked out by hand:
   words among the tokens pushes towards ``injection``.
 - ``pair_classifier``: labels ``[unsupported, supported]``; ``supported``
   grows with the share of the hypothesis's words that the premise contains.
+- ``quantized_classifier``: ``text_classifier``'s arithmetic as a MatMul, int8
+  dynamically quantized by ONNX Runtime: like a quantized transformer, its
+  activation scale is taken over the whole input tensor, so in a padded
+  batch one item's logits move with its neighbours.
 - ``embedder``: ``last_hidden_state`` is a one-hot row per word, so pooled
   cosine similarity is bag-of-words cosine.
 
@@ -72,6 +76,23 @@ def text_classifier(directory: Path, words: Sequence[str], triggers: Iterable[st
     pooled = graph.masked_mean(graph.constant("table", table), "input_ids", "mask_f")
     graph.node("Add", [pooled, graph.constant("bias", np.array([0.0, -3.0], dtype=np.float32))], ["logits"])
     return graph.save(directory / "model.onnx", "logits", [None, 2])
+
+
+def quantized_classifier(directory: Path, words: Sequence[str], triggers: Iterable[str]) -> TinyModel:
+    """``[safe, injection]`` logits from the mean one-hot row times a weight matrix, int8 dynamic-quantized."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic  # noqa: PLC0415 - needs onnx (dev)
+
+    vocab = write_tokenizer(directory / "tokenizer.json", [*words, *triggers])
+    weights = np.zeros((_table_size(vocab), 2), dtype=np.float32)
+    weights[:, 0] = 1.0
+    for word in triggers:
+        weights[vocab[word.lower()], 1] = 12.0
+    graph = _Graph(["input_ids", "attention_mask"])
+    pooled = graph.masked_mean(graph.constant("table", _one_hot(vocab)), "input_ids", "mask_f")
+    graph.node("MatMul", [pooled, graph.constant("weights", weights)], ["logits"])
+    fp32 = graph.save(directory / "fp32.onnx", "logits", [None, 2])
+    quantize_dynamic(fp32.model, directory / "model.onnx", weight_type=QuantType.QInt8)
+    return TinyModel(directory / "model.onnx", fp32.tokenizer)
 
 
 def embedder(directory: Path, words: Sequence[str]) -> TinyModel:

@@ -13,7 +13,7 @@ import numpy as np
 import onnxruntime as ort
 
 from guardd.guardrails.hallucination_claims import Premises, claims
-from guardd.inference.encoder import encode, load_tokenizer, pad, sub_batches
+from guardd.inference.encoder import encode, load_tokenizer, pad
 from guardd.text.windows import word_windows
 from guardd.training.data import Example
 from guardd.training.metrics import Scores, score
@@ -47,7 +47,7 @@ SERVED: Final = {
 
 
 class OnnxClassifier:
-    """One ONNX Runtime session and tokenizer: probabilities of column 1, in sorted, padded sub-batches."""
+    """One ONNX Runtime session and tokenizer: probabilities of column 1, each item run alone as served."""
 
     def __init__(self, directory: Path, max_length: int, threads: int = 2) -> None:
         options = ort.SessionOptions()
@@ -66,7 +66,7 @@ class OnnxClassifier:
     def _run(self, items: list[str | tuple[str, str]]) -> list[float]:
         encodings = encode(self.tokenizer, items)
         result = [0.0] * len(items)
-        for group in sub_batches([len(e.ids) for e in encodings]):
+        for group in ([i] for i in range(len(items))):  # each item alone, as served (padding: none)
             arrays = cast("dict[str, Any]", pad([encodings[i] for i in group]))
             (logits,) = self.session.run(None, {n: arrays[n] for n in self.inputs})
             shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
@@ -92,20 +92,25 @@ class OnnxClassifier:
 
 def evaluate_texts(model: OnnxClassifier, examples: Sequence[Example], served: Served) -> Scores:
     """Text classifier: P(positive) per example, of its best window when served in windows."""
+    return score([e.label for e in examples], text_scores(model, examples, served), served.threshold)
+
+
+def text_scores(model: OnnxClassifier, examples: Sequence[Example], served: Served) -> list[float]:
+    """P(positive) of each whole text as served: its best window's, when read in windows."""
     if served.window_words is None:
-        probabilities = model.positive([e.text for e in examples])
-    else:
-        words, limit = served.window_words, served.max_windows
-        probabilities = [
-            max(model.positive([e.text[a:b] for a, b in word_windows(e.text, words, limit)])) for e in examples
-        ]
-    return score([e.label for e in examples], probabilities, served.threshold)
+        return model.positive([e.text for e in examples])
+    words, limit = served.window_words, served.max_windows
+    return [max(model.positive([e.text[a:b] for a, b in word_windows(e.text, words, limit)])) for e in examples]
 
 
 def evaluate_grounding(model: OnnxClassifier, examples: Sequence[Example], served: Served) -> Scores:
     """Whole records through the guardrail's path; positive = hallucinated, score = 1 - least claim support."""
-    scores = [1.0 - _support(model, e.text, e.pair or "", e.question, served) for e in examples]
-    return score([1 - e.label for e in examples], scores, served.threshold)
+    return score([1 - e.label for e in examples], grounding_scores(model, examples, served), served.threshold)
+
+
+def grounding_scores(model: OnnxClassifier, examples: Sequence[Example], served: Served) -> list[float]:
+    """P(hallucinated) of each whole record as served: 1 - the support of its least-supported claim."""
+    return [1.0 - _support(model, e.text, e.pair or "", e.question, served) for e in examples]
 
 
 def _support(model: OnnxClassifier, context: str, answer: str, question: str, served: Served) -> float:
