@@ -15,6 +15,7 @@ from guardd.app import App, Settings, load_snapshot
 from guardd.audit.cli import add_audit_flags, add_audit_parser, audit_settings
 from guardd.clock import SystemClock
 from guardd.errors import GuarddError, PolicyError
+from guardd.evaluation.cli import add_eval_parser
 from guardd.guardrails.base import CheckContext
 from guardd.inference.export_cli import add_models_parser
 from guardd.pipeline.runner import Pipeline
@@ -72,6 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("--context", type=Path, action="append", default=[], help="a grounding passage file")
     validate.set_defaults(command=_validate)
 
+    add_eval_parser(commands)
     add_rules_parser(commands)
     add_audit_parser(commands)
     add_models_parser(commands)
