@@ -15,9 +15,9 @@ from guardd.training.tasks import BUILDERS
 ROOT: Final = Path(__file__).resolve().parents[3]
 LABELS: Final = {"injection": ("safe", "injection"), "refusal": ("compliance", "refusal"),
                  "grounding": ("unsupported", "supported")}  # fmt: skip
-STEPS: Final = {"injection": 500, "refusal": 110, "grounding": 1000}
+STEPS: Final = {"injection": 400, "refusal": 250, "grounding": 350}
 """Steps of 16 items: ~15 minutes for injection, ~30 for grounding, ~5 for refusal, on 2 cores."""
-LEARNING_RATE: Final = {"injection": 5e-5, "refusal": 5e-5, "grounding": 3e-5}
+LEARNING_RATE: Final = {"injection": 5e-5, "refusal": 5e-5, "grounding": 5e-5}
 FREEZE_EMBEDDINGS: Final = {"injection": True, "refusal": True, "grounding": False}
 """The pair task stayed at chance (loss 0.69 after 125 steps) at 1.5e-4 with frozen word embeddings; at 3e-5
 with them free it reached 0.39 by step 80 on HaluEval QA. A high rate collapses the pair head to a constant."""
@@ -27,15 +27,16 @@ def main(argv: list[str] | None = None) -> int:
     """Parse and run one model's stages."""
     parser = argparse.ArgumentParser(prog="python -m guardd.training")
     parser.add_argument("model", choices=sorted(BUILDERS))
-    parser.add_argument("--stage", choices=["train", "ship", "all", "latency", "rescore"], default="all")
+    parser.add_argument("--stage", choices=["train", "loso", "ship", "all", "latency", "rescore"], default="all")
     parser.add_argument("--data", type=Path, default=Path(os.environ.get("GUARDD_DATA", ROOT.parent / "shared/data")))
     parser.add_argument("--base", type=Path, default=None, help="HF directory to start from (default: MiniLM-L6)")
     parser.add_argument("--work", type=Path, default=ROOT / ".cache/train")
     parser.add_argument("--out", type=Path, default=ROOT / "models")
     parser.add_argument("--steps", type=int, default=None)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--fold", type=int, default=None, help="train without this fold's sources (leave-one-out)")
     args = parser.parse_args(argv)
-    work = args.work / args.model
+    work = args.work / args.model / (f"fold-{args.fold}" if args.fold is not None else "")
     work.mkdir(parents=True, exist_ok=True)
     settings = Settings(
         labels=LABELS[args.model],
@@ -45,11 +46,17 @@ def main(argv: list[str] | None = None) -> int:
         freeze_embeddings=FREEZE_EMBEDDINGS[args.model],
     )
     data = BUILDERS[args.model](args.data, args.seed)
+    if args.fold is not None:
+        data = data.without_fold(args.fold)
     if args.stage in {"train", "all"}:
         from guardd.training.finetune import finetune  # noqa: PLC0415 - torch only here
 
         stats = finetune(args.base or _minilm(), data.train, settings, work / "hf")
         (work / "train.json").write_text(json.dumps(stats) + "\n", encoding="utf-8")
+    if args.stage == "loso":
+        from guardd.training.ship import leave_one_out  # noqa: PLC0415 - export needs torch
+
+        leave_one_out(args.model, data, settings, work)
     if args.stage == "rescore":
         from guardd.training.ship import rescore  # noqa: PLC0415 - onnxruntime only
 

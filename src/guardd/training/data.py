@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
@@ -56,3 +56,33 @@ def write_split_ids(path: Path, heldout: Mapping[str, Sequence[str]]) -> None:
     """Record which ids were held out (ids only, never text), so the split can be audited."""
     payload = {"salt": _SALT, "share": HELDOUT_SHARE, "heldout_ids": {k: sorted(v) for k, v in heldout.items()}}
     path.write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
+
+
+@dataclass(slots=True)
+class TaskData:
+    """A model's training set, its held-out sets and the ids behind them."""
+
+    train: list[Example] = field(default_factory=list)
+    heldout: dict[str, list[Example]] = field(default_factory=dict)
+    sources: dict[str, list[Example]] = field(default_factory=dict)
+    """Whole training records by source: what a fold model that never saw the source is scored on."""
+    folds: dict[str, int] = field(default_factory=dict)
+    """Source -> the fold that holds it out; training sources not named here are in every fold's training,
+    and so are generated examples (``synthetic``) that derive from no source."""
+    heldout_ids: dict[str, list[str]] = field(default_factory=dict)
+
+    def without_fold(self, fold: int) -> TaskData:
+        """The training set of the model that never sees ``fold``'s sources; they become its held-out sets."""
+        out = TaskData(train=[e for e in self.train if self.fold_of(e.source) != fold])
+        for source, examples in self.sources.items():
+            if self.fold_of(source) == fold:
+                out.hold(source, examples)
+        return out
+
+    def fold_of(self, source: str) -> int | None:
+        """The fold of ``source``, or of the source an example was derived from (``fm2:swap``); None: always."""
+        return self.folds.get(source.split(":", 1)[0])
+
+    def hold(self, name: str, examples: list[Example]) -> None:
+        self.heldout[name] = examples
+        self.heldout_ids[name] = [e.id for e in examples]

@@ -108,3 +108,25 @@ def _tokenize(tokenizer: Any, batch: Sequence[Example], max_length: int) -> Any:
         pairs = [e.pair or "" for e in batch]
         return tokenizer(texts, pairs, padding=True, truncation=True, max_length=max_length, return_tensors="pt")
     return tokenizer(texts, padding=True, truncation=True, max_length=max_length, return_tensors="pt")
+
+
+def calibrate(source: Path, slope: float, offset: float, out: Path) -> None:
+    """Fold ``sigmoid(slope * logit + offset)`` into a 2-class head, so the exported softmax is calibrated.
+
+    Softmax over two logits is the sigmoid of their difference: the new head puts ``slope`` times that
+    difference plus ``offset`` in column 1 and zero in column 0.
+    """
+    import torch  # noqa: PLC0415 - train extra only
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer  # noqa: PLC0415
+
+    model = AutoModelForSequenceClassification.from_pretrained(source)
+    head = model.classifier
+    with torch.no_grad():
+        weight = slope * (head.weight[1] - head.weight[0])
+        bias = slope * (head.bias[1] - head.bias[0]) + offset
+        head.weight.zero_()
+        head.bias.zero_()
+        head.weight[1] = weight
+        head.bias[1] = bias
+    model.save_pretrained(out)
+    AutoTokenizer.from_pretrained(source).save_pretrained(out)

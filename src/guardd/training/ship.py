@@ -8,27 +8,59 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
+from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any, Final
 
+from guardd.training import loso
 from guardd.training.card import write_card
-from guardd.training.evaluate import SERVED, OnnxClassifier, Served, evaluate_grounding, evaluate_texts
+from guardd.training.data import Example, TaskData
+from guardd.training.evaluate import (
+    SERVED,
+    OnnxClassifier,
+    Served,
+    evaluate_grounding,
+    evaluate_texts,
+    grounding_scores,
+    text_scores,
+)
 from guardd.training.finetune import Settings
-from guardd.training.tasks import TaskData
 
 TASK: Final = {"injection": "text-classification", "refusal": "text-classification",
                "grounding": "pair-classification"}  # fmt: skip
 SHIPPED: Final = ("model.onnx", "tokenizer.json", "manifest.json")
 MAX_BACC_LOSS: Final = 0.01
+BENIGN_POOL: Final = {"injection": "benign_", "refusal": "", "grounding": ""}
+"""The sources whose out-of-fold negatives set the FPR thresholds: ordinary prompts for injection (documents
+have their own table); every compliant answer for refusal; every supported answer for grounding."""
+CHOSEN: Final = {"injection": "3%", "refusal": "3%", "grounding": "bacc"}
+"""The threshold a shipped policy uses, read off the leave-one-source-out pool: the target's FPR, or the best
+balanced accuracy where the target is balanced accuracy on every source."""
 
 
 def ship(name: str, data: TaskData, settings: Settings, work: Path, out: Path) -> dict[str, Any]:
-    """fp32 and int8 exports in ``work``; int8 copied to ``out`` if it loses ≤ 1 point of balanced accuracy."""
+    """fp32 and int8 exports in ``work``; int8 copied to ``out`` if it loses ≤ 1 point of balanced accuracy.
+
+    With a leave-one-source-out run (``loso.json``), its calibration is folded into the head before export
+    and its chosen threshold is the one scored here and written into the card.
+    """
     served = SERVED[name]
-    results: dict[str, Any] = {"served": _fields(served)}
+    results: dict[str, Any] = {}
+    trained = work / "hf"
+    if (work / "loso.json").exists():
+        results["loso"] = json.loads((work / "loso.json").read_text(encoding="utf-8"))
+        served = replace(served, threshold=results["loso"]["chosen"]["threshold"])
+        from guardd.training.finetune import calibrate  # noqa: PLC0415 - torch only here
+
+        calibration = results["loso"]["calibration"]
+        calibrate(trained, calibration["slope"], calibration["offset"], work / "hf-calibrated")
+        trained = work / "hf-calibrated"
+    results["served"] = _fields(served)
     for variant in ("fp32", "int8"):
         directory = work / f"onnx-{variant}"
-        _export(work / "hf", TASK[name], directory, settings.max_length, quantize=variant == "int8")
+        _export(trained, TASK[name], directory, settings.max_length, quantize=variant == "int8")
         results[variant] = _measure(name, directory, data, served)
     losses = {
         k: _quality(results["fp32"]["metrics"][k]) - _quality(results["int8"]["metrics"][k]) for k in data.heldout
@@ -104,3 +136,62 @@ def remeasure(name: str, work: Path, out: Path) -> None:
         results[variant]["latency_ms"] = _latency(OnnxClassifier(work / f"onnx-{variant}", served.max_length))
     (out / "metrics.json").write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
     write_card(name, results, out / "MODEL_CARD.md")
+
+
+def leave_one_out(name: str, data: TaskData, settings: Settings, work: Path) -> dict[str, Any]:
+    """Score every fold model on the sources it never saw; calibrate, choose thresholds; write ``loso.json``."""
+    served = SERVED[name]
+    floor = _rule_floor(name)
+    scores_of = grounding_scores if name == "grounding" else text_scores
+    positive = _hallucinated if name == "grounding" else _label
+    folds: dict[int, tuple[loso.Scorer, dict[str, list[Example]]]] = {}
+    for fold in sorted(set(data.folds.values())):
+        directory = work / f"fold-{fold}" / "onnx-int8"
+        if not (directory / "manifest.json").exists():
+            _export(work / f"fold-{fold}" / "hf", TASK[name], directory, settings.max_length, quantize=True)
+        folds[fold] = (partial(scores_of, OnnxClassifier(directory, served.max_length), served=served),
+                       data.without_fold(fold).heldout)  # fmt: skip
+    raw = loso.FoldScores.collect(folds, positive)
+    calibration = loso.platt(*raw.pooled())
+    scores = raw.calibrated(calibration)
+    if floor is not None:  # as served: max(rules, model)
+        scores = loso.FoldScores(scores.labels, {k: _fused(floor, k, v, data) for k, v in scores.scores.items()})
+    thresholds = loso.thresholds(scores.benign_scores(BENIGN_POOL[name]))
+    thresholds["bacc"] = loso.best_bacc_threshold(*scores.pooled())
+    chosen = thresholds[CHOSEN[name]]
+    result = {
+        "calibration": {"slope": calibration.slope, "offset": calibration.offset},
+        "thresholds": thresholds,
+        "chosen": {"by": CHOSEN[name], "threshold": chosen},
+        "table": loso.table(scores, chosen),
+        "folds": {str(k): sorted(v[1]) for k, v in folds.items()},
+    }
+    loso.write(work / "loso.json", result)
+    return result
+
+
+def _rule_floor(name: str) -> Callable[[str], float] | None:
+    """The rule score the guardrail takes the max with (``model_weight`` unset), as the default policy runs it."""
+    from guardd.guardrails.injection import InjectionConfig  # noqa: PLC0415 - serving code, imported to mirror it
+    from guardd.guardrails.refusal import RefusalRules, refusal_score  # noqa: PLC0415
+    from guardd.text.normalize import normalize  # noqa: PLC0415
+
+    if name == "injection":
+        rules = InjectionConfig(name="injection", type="injection")._build_rules().rules  # noqa: SLF001
+        return lambda text: rules.score(text, normalize(text)).score
+    if name == "refusal":
+        refusal = RefusalRules()
+        return lambda text: refusal_score(refusal.hits(normalize(text)))
+    return None
+
+
+def _fused(floor: Callable[[str], float], source: str, scores: list[float], data: TaskData) -> list[float]:
+    return [max(floor(e.text), s) for e, s in zip(data.sources[source], scores, strict=True)]
+
+
+def _label(example: Example) -> int:
+    return example.label
+
+
+def _hallucinated(example: Example) -> int:
+    return 1 - example.label
