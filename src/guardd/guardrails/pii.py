@@ -25,6 +25,7 @@ from pydantic import Field, StringConstraints, ValidationError, model_validator
 
 from guardd.guardrails.base import CLEAN, BuildEnv, CheckContext, Cost, Detection, GuardrailConfig, Result, Span
 from guardd.guardrails.pii_engine import NER_ENTITIES, AnalyzerSpec, Engine, check_model_installed
+from guardd.guardrails.pii_numbers import DEFAULT_PHONE_REGIONS
 from guardd.guardrails.pii_recognizers import ENTITY_NAME, RecognizerConfig, RecognizersFile
 from guardd.guardrails.pii_redact import Operator, PiiHandler, PiiVerdict, RedactSpec, make_handler
 
@@ -71,9 +72,10 @@ class PiiConfig(GuardrailConfig):
     salt_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     salt_file: str | None = Field(default=None, min_length=1)
     phone_regions: tuple[Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")], ...] = Field(
-        default=("US",), min_length=1, max_length=20
+        default=DEFAULT_PHONE_REGIONS, min_length=1, max_length=250
     )
-    """Regions whose national phone formats are recognised; each costs ~3 ms per KB of digits."""
+    """Regions whose national phone formats are recognised (ISO 3166 codes); international (+CC) numbers are
+    recognised for every country. One pass over the text serves them all (guardd.guardrails.pii_numbers)."""
     processes: int | None = Field(default=None, ge=1, le=64)
     """Worker processes for PII analysis (default: one per CPU). The pool is shared and only grows."""
 

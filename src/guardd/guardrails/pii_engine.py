@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from guardd.guardrails import pii_numbers as numbers
 from guardd.guardrails.pii_recognizers import RecognizerSpec, build_recognizer
 from guardd.workers.worker import go_offline
 
@@ -30,6 +31,7 @@ SPACY_LABELS = {"PERSON": "PERSON", "PER": "PERSON", "GPE": "LOCATION", "LOC": "
 SPACY_IGNORED = ["ORG", "NORP", "DATE", "TIME", "CARDINAL", "EVENT", "LANGUAGE", "LAW", "MONEY", "ORDINAL"]
 SPACY_IGNORED += ["PERCENT", "PRODUCT", "QUANTITY", "WORK_OF_ART"]
 
+_REPLACED = frozenset({"PhoneRecognizer", "CreditCardRecognizer"})
 Found = tuple[str, int, int, float]
 """(entity type, start, end, score): code-point offsets into the analysed text."""
 
@@ -45,7 +47,7 @@ class AnalyzerSpec:
     score_threshold: float
     allow_list: tuple[str, ...]
     recognizers: tuple[RecognizerSpec, ...] = ()
-    phone_regions: tuple[str, ...] = ("US",)
+    phone_regions: tuple[str, ...] = numbers.DEFAULT_PHONE_REGIONS
 
     @property
     def key(self) -> str:
@@ -99,7 +101,6 @@ class PiiAnalyzer:
 def _engine(spec: AnalyzerSpec) -> AnalyzerEngine:
     go_offline()
     from presidio_analyzer import AnalyzerEngine, RecognizerRegistry  # noqa: PLC0415 - after go_offline()
-    from presidio_analyzer.predefined_recognizers import PhoneRecognizer  # noqa: PLC0415
 
     nlp = _nlp_engine(spec)
     registry = RecognizerRegistry(supported_languages=[spec.language])
@@ -107,11 +108,11 @@ def _engine(spec: AnalyzerSpec) -> AnalyzerEngine:
     wanted = set(spec.entities)
     # Only the recognizers the spec asks for: each one left in costs time on every request.
     registry.recognizers = [r for r in registry.recognizers if wanted & set(r.supported_entities)]
-    if "PHONE_NUMBER" in wanted:
-        # presidio's default tries 8 regions' national formats, ~8x the cost of one; international
-        # (+CC) numbers are found whatever the regions.
-        registry.remove_recognizer("PhoneRecognizer")
-        registry.add_recognizer(PhoneRecognizer(supported_language=spec.language, supported_regions=spec.phone_regions))
+    # presidio's phone and card recognizers give way to guardd's (pii_numbers): one pass over the text for
+    # every region's phones, and cards of every length and grouping.
+    registry.recognizers = [r for r in registry.recognizers if type(r).__name__ not in _REPLACED]
+    for builtin in numbers.recognizers(spec.language, spec.phone_regions, wanted):
+        registry.add_recognizer(builtin)
     for recognizer in spec.recognizers:
         registry.add_recognizer(build_recognizer(recognizer, spec.language))
     return AnalyzerEngine(registry=registry, nlp_engine=nlp, supported_languages=[spec.language])
