@@ -26,12 +26,13 @@ guardrail fails with a message saying so (``error``: its ``on_error`` applies).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Final, Literal, Protocol
 
 import numpy as np
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from guardd.errors import GuardrailFailure
 from guardd.guardrails.base import CLEAN, BuildEnv, CheckContext, Cost, Detection, GuardrailConfig, Result, Stage
@@ -53,6 +54,26 @@ _NLI_PREMISE_SHARE: Final = 0.5
 """Premise words per model token for NLI: ~0.65 of the tokens, leaving the rest for the claim."""
 _GROUNDING_PREMISE_SHARE: Final = 0.7
 NO_CONTEXT: Final = "cannot judge grounding: the request has no context passages"
+
+
+class Combine(BaseModel):
+    """A claim's support as ``sigmoid(model x logit(p) + overlap x word_overlap + bias)``.
+
+    ``p`` is the model's P(supported) of the claim's best pair; ``word_overlap`` is the share of the claim's
+    content words that appear anywhere in the context. The shipped weights were fit on leave-one-source-out
+    scores (models/grounding/MODEL_CARD.md); ``guardd eval`` re-checks them on your own traffic.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    model: float = Field(default=1.0, ge=0.0, le=20.0)
+    overlap: float = Field(default=0.0, ge=-20.0, le=20.0)
+    bias: float = Field(default=0.0, ge=-20.0, le=20.0)
+
+    def support(self, probability: float, overlap: float) -> float:
+        p = min(max(probability, 1e-6), 1 - 1e-6)
+        z = self.model * math.log(p / (1 - p)) + self.overlap * overlap + self.bias
+        return 1.0 / (1.0 + math.exp(-z))
 
 
 class HallucinationConfig(GuardrailConfig):
@@ -81,6 +102,8 @@ class HallucinationConfig(GuardrailConfig):
     without_context: WithoutContext = "allow"
     """A request with no context passages: ``allow`` (most completions are not RAG answers: nothing to judge),
     or ``error`` (every call should carry context; its absence is a caller's bug, and ``on_error`` decides)."""
+    combine: Combine | None = None
+    """Mix the model with word overlap per claim; left out, a claim's support is the model's probability."""
     question_words: int = Field(default=QUESTION_WORDS, ge=0, le=256)
     """Words from the end of the request's prompt read before each claim ("Delhi" means nothing alone); 0: none."""
 
@@ -107,7 +130,7 @@ class HallucinationConfig(GuardrailConfig):
         share = _NLI_PREMISE_SHARE if mode == "nli" else _GROUNDING_PREMISE_SHARE
         words = self.premise_words or max(8, int(model.config.max_length * share))
         if mode == "nli":
-            return NliScorer(model, model.label_index(self.supported_label), self.top_k, words)
+            return NliScorer(model, model.label_index(self.supported_label), self.top_k, words, self.combine)
         return GroundingScorer(model, self.top_k, words)
 
 
@@ -128,11 +151,15 @@ class NliScorer:
     label: int
     top_k: int
     premise_words: int
+    combine: Combine | None = None
 
     async def support(self, claims: Sequence[Claim], context: Premises, question: str) -> list[float]:
         pairs = context.pairs(claims, question, self.top_k)
         probabilities = await self.model.infer(pairs.items)
-        return pairs.support(float(row[self.label]) for row in probabilities)
+        best = pairs.support(float(row[self.label]) for row in probabilities)
+        if self.combine is None:
+            return best
+        return [self.combine.support(p, context.overlap(c.text)) for c, p in zip(claims, best, strict=True)]
 
 
 @dataclass(frozen=True, slots=True)

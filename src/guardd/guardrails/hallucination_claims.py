@@ -220,6 +220,8 @@ class Premises:
     words: tuple[frozenset[str], ...]
     passage: tuple[int, ...]
     max_words: int
+    vocabulary: frozenset[str] = frozenset()
+    """Every content word of the sentences: what ``overlap`` looks claims up in."""
 
     @classmethod
     def of(cls, passages: Iterable[str], max_words: int, limit: int) -> Premises:
@@ -230,11 +232,13 @@ class Premises:
             for sentence, _ in sentences(passage)
             for piece in _cut(sentence, max_words)
         ][:limit]
+        words = tuple(content_words(s) for s, _ in found)
         return cls(
             sentences=tuple(s for s, _ in found),
-            words=tuple(content_words(s) for s, _ in found),
+            words=words,
             passage=tuple(i for _, i in found),
             max_words=max_words,
+            vocabulary=frozenset().union(*words),
         )
 
     def __bool__(self) -> bool:
@@ -254,6 +258,13 @@ class Premises:
             if not any(low <= center <= high for low, high in windows):
                 windows.append(self._grow(center))
         return [" ".join(self.sentences[low : high + 1]) for low, high in windows]
+
+    def overlap(self, claim: str) -> float:
+        """Share of ``claim``'s content words found anywhere in the context (1.0 for a claim with none)."""
+        words = content_words(claim)
+        if not words:
+            return 1.0
+        return len(words & self.vocabulary) / len(words)
 
     def pairs(self, found: Sequence[Claim], question: str, top_k: int) -> ClaimPairs:
         """Each claim, read after ``question``, against its ``top_k`` premises: what a pair model verifies."""

@@ -15,8 +15,8 @@ from guardd.training.tasks import BUILDERS
 ROOT: Final = Path(__file__).resolve().parents[3]
 LABELS: Final = {"injection": ("safe", "injection"), "refusal": ("compliance", "refusal"),
                  "grounding": ("unsupported", "supported")}  # fmt: skip
-STEPS: Final = {"injection": 400, "refusal": 250, "grounding": 350}
-"""Steps of 16 items: ~15 minutes for injection, ~30 for grounding, ~5 for refusal, on 2 cores."""
+STEPS: Final = {"injection": 400, "refusal": 200, "grounding": 300}
+"""Steps of 16 items, the same for every fold model and the shipped one: ~7 minutes each on 2 cores."""
 LEARNING_RATE: Final = {"injection": 5e-5, "refusal": 5e-5, "grounding": 5e-5}
 FREEZE_EMBEDDINGS: Final = {"injection": True, "refusal": True, "grounding": False}
 """The pair task stayed at chance (loss 0.69 after 125 steps) at 1.5e-4 with frozen word embeddings; at 3e-5

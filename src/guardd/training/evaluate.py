@@ -12,6 +12,7 @@ from typing import Any, Final, cast
 import numpy as np
 import onnxruntime as ort
 
+from guardd.guardrails.hallucination import Combine
 from guardd.guardrails.hallucination_claims import Premises, claims
 from guardd.inference.encoder import encode, load_tokenizer, pad
 from guardd.text.windows import word_windows
@@ -35,6 +36,8 @@ class Served:
     window_words: int | None = None
     """Text classifiers: score half-overlapping windows of this many words, the best counting (as served)."""
     max_windows: int = 16
+    combine: tuple[float, float, float] | None = None
+    """Grounding: (model, overlap, bias) weights of the guardrail's ``combine``; None: the model alone."""
 
 
 SERVED: Final = {
@@ -114,9 +117,22 @@ def grounding_scores(model: OnnxClassifier, examples: Sequence[Example], served:
 
 
 def _support(model: OnnxClassifier, context: str, answer: str, question: str, served: Served) -> float:
-    found = claims(answer, served.min_claim_words, 32, question=question)
-    premises = Premises.of([context], served.premise_words, 256)
+    features = claim_features(model, Example(context, 1, "", pair=answer, question=question), served)
+    if served.combine is None:
+        return min((p for p, _ in features), default=1.0)
+    weights = Combine(model=served.combine[0], overlap=served.combine[1], bias=served.combine[2])
+    return min((weights.support(p, o) for p, o in features), default=1.0)
+
+
+def claim_features(model: OnnxClassifier, record: Example, served: Served) -> list[tuple[float, float]]:
+    """Per claim of the record's answer, as served: (P(supported) of its best pair, word overlap with the context).
+
+    The two inputs of the hallucination guardrail's ``combine``.
+    """
+    found = claims(record.pair or "", served.min_claim_words, 32, question=record.question)
+    premises = Premises.of([record.text], served.premise_words, 256)
     if not found or not premises:
-        return 1.0
-    pairs = premises.pairs(found, question, served.top_k)
-    return min(pairs.support(model.positive(pairs.items)))
+        return []
+    pairs = premises.pairs(found, record.question, served.top_k)
+    best = pairs.support(model.positive(pairs.items))
+    return [(p, premises.overlap(c.text)) for c, p in zip(found, best, strict=True)]

@@ -14,7 +14,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Final
 
-from guardd.training import loso
+from guardd.training import grounding_fit, loso
 from guardd.training.card import write_card
 from guardd.training.data import Example, TaskData
 from guardd.training.evaluate import (
@@ -23,7 +23,6 @@ from guardd.training.evaluate import (
     Served,
     evaluate_grounding,
     evaluate_texts,
-    grounding_scores,
     text_scores,
 )
 from guardd.training.finetune import Settings
@@ -50,13 +49,18 @@ def ship(name: str, data: TaskData, settings: Settings, work: Path, out: Path) -
     results: dict[str, Any] = {}
     trained = work / "hf"
     if (work / "loso.json").exists():
-        results["loso"] = json.loads((work / "loso.json").read_text(encoding="utf-8"))
-        served = replace(served, threshold=results["loso"]["chosen"]["threshold"])
-        from guardd.training.finetune import calibrate  # noqa: PLC0415 - torch only here
+        found = json.loads((work / "loso.json").read_text(encoding="utf-8"))
+        results["loso"] = found
+        served = replace(served, threshold=found["chosen"]["threshold"])
+        if "combine" in found:  # grounding: the guardrail's model/overlap mix carries the calibration
+            served = replace(
+                served, combine=(found["combine"]["model"], found["combine"]["overlap"], found["combine"]["bias"])
+            )
+        if "calibration" in found:
+            from guardd.training.finetune import calibrate  # noqa: PLC0415 - torch only here
 
-        calibration = results["loso"]["calibration"]
-        calibrate(trained, calibration["slope"], calibration["offset"], work / "hf-calibrated")
-        trained = work / "hf-calibrated"
+            calibrate(trained, found["calibration"]["slope"], found["calibration"]["offset"], work / "hf-calibrated")
+            trained = work / "hf-calibrated"
     results["served"] = _fields(served)
     for variant in ("fp32", "int8"):
         directory = work / f"onnx-{variant}"
@@ -141,17 +145,19 @@ def remeasure(name: str, work: Path, out: Path) -> None:
 def leave_one_out(name: str, data: TaskData, settings: Settings, work: Path) -> dict[str, Any]:
     """Score every fold model on the sources it never saw; calibrate, choose thresholds; write ``loso.json``."""
     served = SERVED[name]
-    floor = _rule_floor(name)
-    scores_of = grounding_scores if name == "grounding" else text_scores
-    positive = _hallucinated if name == "grounding" else _label
-    folds: dict[int, tuple[loso.Scorer, dict[str, list[Example]]]] = {}
+    models = {}
     for fold in sorted(set(data.folds.values())):
         directory = work / f"fold-{fold}" / "onnx-int8"
         if not (directory / "manifest.json").exists():
             _export(work / f"fold-{fold}" / "hf", TASK[name], directory, settings.max_length, quantize=True)
-        folds[fold] = (partial(scores_of, OnnxClassifier(directory, served.max_length), served=served),
-                       data.without_fold(fold).heldout)  # fmt: skip
-    raw = loso.FoldScores.collect(folds, positive)
+        models[fold] = OnnxClassifier(directory, served.max_length)
+    if name == "grounding":
+        return grounding_fit.fit(data, models, work)
+    floor = _rule_floor(name)
+    folds: dict[int, tuple[loso.Scorer, dict[str, list[Example]]]] = {}
+    for fold, model in models.items():
+        folds[fold] = (partial(text_scores, model, served=served), data.without_fold(fold).heldout)
+    raw = loso.FoldScores.collect(folds, _label)
     calibration = loso.platt(*raw.pooled())
     scores = raw.calibrated(calibration)
     if floor is not None:  # as served: max(rules, model)
@@ -191,7 +197,3 @@ def _fused(floor: Callable[[str], float], source: str, scores: list[float], data
 
 def _label(example: Example) -> int:
     return example.label
-
-
-def _hallucinated(example: Example) -> int:
-    return 1 - example.label
