@@ -60,12 +60,12 @@ async def _evaluate(args: argparse.Namespace) -> int:
             # disable=None: a bar on a terminal, nothing in CI logs or pipes.
             with tqdm(total=len(records), desc=path.name, unit="rec", file=sys.stderr, disable=None) as bar:
                 scored = await score_all(scorer, records, args.concurrency, partial(bar.update, 1))
-            kinds = sorted({(r.stage, r.task) for r in records})
-            reports = [
-                report(name, threshold, records, scored)
-                for stage, task in kinds
-                for name, threshold in _names(scorer, stage, task, scored)
-            ]
+            reports = []
+            for stage, task in sorted({(r.stage, r.task) for r in records}):
+                # A guardrail is judged on the records of its task only: a refusal is not a missed injection.
+                mine = [i for i, r in enumerate(records) if (r.stage, r.task) == (stage, task)]
+                subset, scores = [records[i] for i in mine], [scored[i] for i in mine]
+                reports += [report(name, t, subset, scores) for name, t in _names(scorer, stage, task, scores)]
             results.append((path, records, reports))
     finally:
         await close()

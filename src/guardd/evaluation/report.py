@@ -64,7 +64,9 @@ def render(path: str, reports: Sequence[GuardrailReport], count: int, positives:
     for r in reports:
         s = r.served
         fpr = " / ".join("n/a" if v is None else f"{v:.4f}" for v in r.fpr_thresholds.values())
-        lines.append(f"| {r.name} | {r.threshold:g} | {_c(s.bacc)} | {_c(s.tpr)} | {_c(s.fpr)} | {_c(s.auc)} | {fpr} |")
+        lines.append(
+            f"| {r.name} | {s.n} | {s.positives} | {r.threshold:g} | {_c(s.bacc)} | {_c(s.tpr)} | {_c(s.fpr)} | {_c(s.auc)} | {fpr} |"
+        )
     for r in reports:
         lines += [
             "",

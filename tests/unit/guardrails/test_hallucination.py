@@ -232,3 +232,21 @@ def test_a_config_with_nothing_to_check_is_rejected():
 
 def test_it_runs_only_on_output():
     assert HallucinationConfig.stages == frozenset({"output"})
+
+
+def test_combine_mixes_the_model_with_word_overlap_per_claim(models):
+    # "The tower was built by giants" overlaps the context less than the supported sentence does.
+    answer = "The Eiffel Tower was completed in 1889. The tower was built by giants from the moon."
+    alone = check(build(models, model="nli", top_k=1, numbers=False), answer)
+    mixed = check(build(models, model="nli", top_k=1, numbers=False, combine={"model": 1.0, "overlap": -6.0}), answer)
+    lifted = check(build(models, model="nli", top_k=1, numbers=False, combine={"model": 1.0, "overlap": 8.0}), answer)
+    assert mixed.score > alone.score > lifted.score  # overlap weighs in, in either direction
+    assert Premises.of(CONTEXT, 64, 256).overlap("Eiffel Tower completed 1889") == 1.0
+    assert Premises.of(CONTEXT, 64, 256).overlap("giants from the moon") == 0.0
+
+
+def test_combine_rejects_unknown_fields_and_weights_out_of_range():
+    with pytest.raises(ValueError, match="Extra inputs"):
+        HallucinationConfig.model_validate({"name": "h", "type": "hallucination", "combine": {"mdoel": 1}})
+    with pytest.raises(ValueError, match="less than or equal to 20"):
+        HallucinationConfig.model_validate({"name": "h", "type": "hallucination", "combine": {"overlap": 99}})

@@ -79,7 +79,12 @@ def test_a_planted_document_is_positive_only_in_the_windows_that_hold_the_plant(
 
 def test_every_source_is_held_out_by_exactly_one_fold_and_derived_examples_follow_it():
     data = TaskData(
-        train=[Example("a", 1, "fm2"), Example("b", 0, "fm2:swap"), Example("c", 0, "synthetic"), Example("d", 1, "mnli")],
+        train=[
+            Example("a", 1, "fm2"),
+            Example("b", 0, "fm2:swap"),
+            Example("c", 0, "synthetic"),
+            Example("d", 1, "mnli"),
+        ],
         sources={"fm2": [Example("a", 1, "fm2")], "mnli": [Example("d", 1, "mnli")]},
         folds={"fm2": 0, "mnli": 1},
     )
