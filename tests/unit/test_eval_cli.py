@@ -74,7 +74,7 @@ def test_metrics_per_guardrail_match_a_direct_count(files, capsys):
     assert injection["bacc"] == pytest.approx((2 / 3 + 1) / 2)
     refusal = by_name["refusal"]["served"]
     assert (refusal["tpr"], refusal["fpr"]) == (1.0, 0.0)
-    sweep = dict((t, s) for t, s in by_name["injection"]["sweep"])
+    sweep = dict(by_name["injection"]["sweep"])
     assert sweep[0.1]["tpr"] >= sweep[0.99]["tpr"]
 
 

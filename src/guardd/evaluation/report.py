@@ -58,8 +58,8 @@ def render(path: str, reports: Sequence[GuardrailReport], count: int, positives:
     """A Markdown block an SRE can paste into a change request."""
     lines = [f"## {path}: {count} records, {positives} positive", ""]
     lines += [
-        "| guardrail | threshold | bacc | TPR | FPR | AUC | threshold for 1% / 5% FPR |",
-        "|---|---|---|---|---|---|---|",
+        "| guardrail | n | positive | threshold | bacc | TPR | FPR | AUC | threshold for 1% / 5% FPR |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in reports:
         s = r.served

@@ -6,9 +6,9 @@ import pytest
 from guardd.text.windows import word_windows
 from guardd.training.augment import injection_examples
 from guardd.training.data import Example, TaskData, is_heldout, split
-from guardd.training.metrics import score, tpr_at_fpr
 from guardd.training.grounding_data import twins as make_twins
 from guardd.training.injection_data import windows
+from guardd.training.metrics import score, tpr_at_fpr
 from guardd.training.tasks import _inserted
 
 
