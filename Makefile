@@ -50,9 +50,10 @@ helm-sync: setup
 bench: setup
 	$(BIN)/python benchmarks/bench_validate.py
 
-# Shipped models (models/<name>/): train on ../shared/data from all-MiniLM-L6-v2, export fp32 + int8,
-# evaluate on the held-out split, write MODEL_CARD.md. CPU only, in .venv-train (never the serving venv).
-# torch==2.13.0 is the CPU build from local disk. STEPS=1000 trains longer (default: ~10 min per model).
+# Shipped models (models/<name>/): from all-MiniLM-L6-v2 on ../shared/data, one model per leave-one-source-out
+# fold and the shipped one (same steps), the fold models scored on the sources they never saw (thresholds and
+# calibration from there), export fp32 + int8, the in-source held-out split, MODEL_CARD.md. CPU only, in
+# .venv-train (never the serving venv); torch==2.13.0 is the CPU build from local disk. ~35 min per model.
 .PHONY: models model-injection model-refusal model-grounding
 TRAIN_VENV := .venv-train
 TRAIN_STAMP := $(TRAIN_VENV)/.installed

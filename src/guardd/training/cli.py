@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import Final
 
-from guardd.training.data import write_split_ids
+from guardd.training.data import TaskData, write_split_ids
 from guardd.training.finetune import Settings
 from guardd.training.tasks import BUILDERS
 
@@ -48,12 +48,12 @@ def main(argv: list[str] | None = None) -> int:
     data = BUILDERS[args.model](args.data, args.seed)
     if args.fold is not None:
         data = data.without_fold(args.fold)
+    if args.stage == "all" and args.fold is None:  # the fold models first: loso needs every one of them
+        for fold in sorted(set(data.folds.values())):
+            _train(args, data.without_fold(fold), settings, work / f"fold-{fold}")
     if args.stage in {"train", "all"}:
-        from guardd.training.finetune import finetune  # noqa: PLC0415 - torch only here
-
-        stats = finetune(args.base or _minilm(), data.train, settings, work / "hf")
-        (work / "train.json").write_text(json.dumps(stats) + "\n", encoding="utf-8")
-    if args.stage == "loso":
+        _train(args, data, settings, work)
+    if args.stage in {"loso", "all"} and args.fold is None:
         from guardd.training.ship import leave_one_out  # noqa: PLC0415 - export needs torch
 
         leave_one_out(args.model, data, settings, work)
@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         from guardd.training.ship import remeasure  # noqa: PLC0415 - onnxruntime only
 
         remeasure(args.model, work, args.out / args.model)
-    if args.stage in {"ship", "all"}:
+    if args.stage in {"ship", "all"} and args.fold is None:
         from guardd.training.ship import ship  # noqa: PLC0415 - export needs torch
 
         out = args.out / args.model
@@ -73,6 +73,14 @@ def main(argv: list[str] | None = None) -> int:
         write_split_ids(out / "heldout_ids.json", data.heldout_ids)
         ship(args.model, data, settings, work, out)
     return 0
+
+
+def _train(args: argparse.Namespace, data: TaskData, settings: Settings, work: Path) -> None:
+    from guardd.training.finetune import finetune  # noqa: PLC0415 - torch only here
+
+    work.mkdir(parents=True, exist_ok=True)
+    stats = finetune(args.base or _minilm(), data.train, settings, work / "hf")
+    (work / "train.json").write_text(json.dumps(stats) + "\n", encoding="utf-8")
 
 
 def _minilm() -> Path:
