@@ -213,7 +213,16 @@ def _loso_section(name: str, loso: dict[str, Any] | None) -> list[str]:
     ]
     for source, row in loso["table"].items():
         cells = " | ".join(_cell(row[c]) for c in _LOSO_COLUMNS)
-        lines.append(f"| {source} | {cells} |" + (f" {_cell(row.get('word_overlap_bacc'))} |" if extra else ""))
+        seen = " (in-source: the model trained on its other half)" if row.get("model_trained_on_it") else ""
+        lines.append(f"| {source}{seen} | {cells} |" + (f" {_cell(row.get('word_overlap_bacc'))} |" if extra else ""))
+    if loso.get("fixed_model"):
+        lines += [
+            "",
+            (
+                "These rows come from the shipped model itself (no fold models were trained for it): every source it"
+                " was not trained on is out-of-source for it; the rows marked in-source are not."
+            ),
+        ]
     return [*lines, ""]
 
 

@@ -15,7 +15,7 @@ from guardd.training.tasks import BUILDERS
 ROOT: Final = Path(__file__).resolve().parents[3]
 LABELS: Final = {"injection": ("safe", "injection"), "refusal": ("compliance", "refusal"),
                  "grounding": ("unsupported", "supported")}  # fmt: skip
-STEPS: Final = {"injection": 400, "refusal": 200, "grounding": 300}
+STEPS: Final = {"injection": 400, "refusal": 200, "grounding": 240}
 """Steps of 16 items, the same for every fold model and the shipped one: ~7 minutes each on 2 cores."""
 LEARNING_RATE: Final = {"injection": 5e-5, "refusal": 5e-5, "grounding": 5e-5}
 FREEZE_EMBEDDINGS: Final = {"injection": True, "refusal": True, "grounding": False}
@@ -35,6 +35,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=None)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--fold", type=int, default=None, help="train without this fold's sources (leave-one-out)")
+    parser.add_argument(
+        "--fixed-model", type=Path, default=None, help="loso: score every fold with this exported model instead"
+    )
     args = parser.parse_args(argv)
     work = args.work / args.model / (f"fold-{args.fold}" if args.fold is not None else "")
     work.mkdir(parents=True, exist_ok=True)
@@ -56,11 +59,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.stage in {"loso", "all"} and args.fold is None:
         from guardd.training.ship import leave_one_out  # noqa: PLC0415 - export needs torch
 
-        leave_one_out(args.model, data, settings, work)
+        leave_one_out(args.model, data, settings, work, args.fixed_model)
     if args.stage == "rescore":
         from guardd.training.ship import rescore  # noqa: PLC0415 - onnxruntime only
 
-        rescore(args.model, data, args.out / args.model)
+        rescore(args.model, data, args.out / args.model, work)
     if args.stage == "latency":
         from guardd.training.ship import remeasure  # noqa: PLC0415 - onnxruntime only
 

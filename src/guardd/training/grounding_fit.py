@@ -29,6 +29,8 @@ from guardd.training.data import Example, TaskData
 from guardd.training.evaluate import SERVED, OnnxClassifier, claim_features
 from guardd.training.metrics import score
 
+V1_SOURCES: Final = frozenset({"halueval_qa", "summedits"})
+"""What the v1 grounding model (models/grounding, 2026-11) was trained on: their training halves."""
 OVERLAP_GRID: Final = (0.0, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0)
 _WORD: Final = re.compile(r"[a-z0-9]+")
 _BASELINE_THRESHOLD: Final = 0.35
@@ -37,8 +39,11 @@ _BASELINE_THRESHOLD: Final = 0.35
 Features = list[list[tuple[float, float]]]
 
 
-def fit(data: TaskData, models: dict[int, OnnxClassifier], work: Path) -> dict[str, Any]:
-    """Out-of-fold features, the fitted mix, thresholds and the per-source table; written to ``loso.json``."""
+def fit(data: TaskData, models: dict[int, OnnxClassifier], work: Path, *, fixed: bool = False) -> dict[str, Any]:
+    """Out-of-fold features, the fitted mix, thresholds and the per-source table; written to ``loso.json``.
+
+    ``fixed``: one model scored every fold (the shipped v1 model); the sources it was trained on are marked.
+    """
     served = SERVED["grounding"]
     features: dict[str, Features] = {}
     labels: dict[str, list[int]] = {}
@@ -59,12 +64,15 @@ def fit(data: TaskData, models: dict[int, OnnxClassifier], work: Path) -> dict[s
     table = loso.table(folds, threshold)
     for source, row in table.items():
         row["word_overlap_bacc"] = _baseline(data.sources[source])
+        if fixed:
+            row["model_trained_on_it"] = source in V1_SOURCES
     result = {
         "combine": {k: round(v, 4) for k, v in combine.items()},
         "overlap_grid": {str(w): round(_pooled_bacc(features, pooled_labels, 1.0, w), 4) for w in OVERLAP_GRID},
         "thresholds": thresholds,
         "chosen": {"by": "bacc", "threshold": threshold},
         "table": table,
+        "fixed_model": fixed,
     }
     loso.write(work / "loso.json", result)
     return result

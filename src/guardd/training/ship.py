@@ -51,11 +51,7 @@ def ship(name: str, data: TaskData, settings: Settings, work: Path, out: Path) -
     if (work / "loso.json").exists():
         found = json.loads((work / "loso.json").read_text(encoding="utf-8"))
         results["loso"] = found
-        served = replace(served, threshold=found["chosen"]["threshold"])
-        if "combine" in found:  # grounding: the guardrail's model/overlap mix carries the calibration
-            served = replace(
-                served, combine=(found["combine"]["model"], found["combine"]["overlap"], found["combine"]["bias"])
-            )
+        served = _served_by(served, found)
         if "calibration" in found:
             from guardd.training.finetune import calibrate  # noqa: PLC0415 - torch only here
 
@@ -118,10 +114,17 @@ def _metrics(name: str, model: OnnxClassifier, data: TaskData, served: Served) -
     return metrics
 
 
-def rescore(name: str, data: TaskData, out: Path) -> None:
-    """The shipped int8 model scored again as it is served now (a serving change, not a new model)."""
+def rescore(name: str, data: TaskData, out: Path, work: Path) -> None:
+    """The shipped int8 model scored again as it is served now (a serving change, not a new model).
+
+    With a leave-one-source-out run of this very model (``loso.json``, ``--fixed-model``), its threshold
+    and mix are the ones scored, and its table goes into the card.
+    """
     results = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
     served = SERVED[name]
+    if (work / "loso.json").exists():
+        results["loso"] = json.loads((work / "loso.json").read_text(encoding="utf-8"))
+        served = _served_by(served, results["loso"])
     results["served"] = _fields(served)
     model = OnnxClassifier(out, served.max_length)
     results["int8"]["metrics"] = _metrics(name, model, data, served)
@@ -142,17 +145,32 @@ def remeasure(name: str, work: Path, out: Path) -> None:
     write_card(name, results, out / "MODEL_CARD.md")
 
 
-def leave_one_out(name: str, data: TaskData, settings: Settings, work: Path) -> dict[str, Any]:
-    """Score every fold model on the sources it never saw; calibrate, choose thresholds; write ``loso.json``."""
+def _served_by(served: Served, found: dict[str, Any]) -> Served:
+    """How the policy serves the model after a leave-one-source-out run: its threshold, and its mix (grounding)."""
+    served = replace(served, threshold=found["chosen"]["threshold"])
+    if "combine" in found:  # grounding: the guardrail's model/overlap mix carries the calibration
+        mix = found["combine"]
+        served = replace(served, combine=(mix["model"], mix["overlap"], mix["bias"]))
+    return served
+
+
+def leave_one_out(
+    name: str, data: TaskData, settings: Settings, work: Path, fixed: Path | None = None
+) -> dict[str, Any]:
+    """Score every fold model on the sources it never saw; calibrate, choose thresholds; write ``loso.json``.
+
+    ``fixed``: one already-trained model scores every fold instead (no fold models); only sources it was
+    never trained on are then out-of-source, which the card must say.
+    """
     served = SERVED[name]
     models = {}
     for fold in sorted(set(data.folds.values())):
-        directory = work / f"fold-{fold}" / "onnx-int8"
+        directory = fixed or work / f"fold-{fold}" / "onnx-int8"
         if not (directory / "manifest.json").exists():
             _export(work / f"fold-{fold}" / "hf", TASK[name], directory, settings.max_length, quantize=True)
         models[fold] = OnnxClassifier(directory, served.max_length)
     if name == "grounding":
-        return grounding_fit.fit(data, models, work)
+        return grounding_fit.fit(data, models, work, fixed=fixed is not None)
     floor = _rule_floor(name)
     folds: dict[int, tuple[loso.Scorer, dict[str, list[Example]]]] = {}
     for fold, model in models.items():
