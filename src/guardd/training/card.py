@@ -46,15 +46,16 @@ _DATA: Final = {
     ],
     "grounding": [
         (
-            "`ground_train_*` (12,735 (context, claim) pairs): MNLI via HANS (MIT; OANC/CC-BY-SA text), FM2 and its"
-            " synthetic claims (Apache-2.0; Wikipedia CC-BY-SA), CI-ToD dialogue (MIT), FRANK (MIT) and XSumFaith"
-            " (CC-BY-4.0) summaries"
+            "the shipped weights (v1, 2026-11) were trained on HaluEval QA (MIT; knowledge paragraphs from HotpotQA,"
+            " CC-BY-SA-4.0): (knowledge chunk, question + answer) for right and hallucinated answers, each question"
+            " with another question's right answer, and knowledge sentences as supported claims; SummEdits"
+            " (Apache-2.0) consistent seed summaries; synthetic name/digit-swapped twins (unsupported)"
         ),
-        "the training halves of HaluEval QA (MIT) and SummEdits (Apache-2.0)",
         (
-            "generated twins: every supported claim again with one name (else one digit) swapped for another record's,"
-            " against the same premise (unsupported), so that wording alone cannot tell the classes apart; held out"
-            " with the source they were made from"
+            "`ground_train_*` (MNLI via HANS, FM2 and its synthetic claims, CI-ToD dialogue, FRANK and XSumFaith"
+            " summaries; MIT, Apache-2.0, CC-BY-4.0) are, for these weights, sources never trained on: the"
+            " leave-one-source-out table scores them, and the model/word-overlap mix is fit on them"
+            " (`guardd.training.grounding_data` builds training pairs from them for the next model)"
         ),
     ],
 }
@@ -68,19 +69,23 @@ _USE: Final = {
     " lexically and scores only those pairs.",
 }
 _LIMITS: Final = {
-    "injection": "Trained for ~10 CPU-minutes on ~3k examples: it has seen few attack styles; novel jailbreak"
-    " templates, other languages than EN/DE and attacks in code comments are weaker. Long documents are read in"
-    " 96-word windows (16 at most: the first and last 8 of a very long text). Benign text that quotes an attack"
-    " is flagged, and so are some clean code answers and tables (held-out BIPIA FPR 0.13: its false positives"
-    " are StackOverflow answers with code, and tables of names).",
-    "refusal": "Trained on XSTest completions only (5 models, ~835 examples): refusal styles of other models,"
-    " non-English refusals and refusals after a long compliant preamble (past 128 tokens) are weaker.",
-    "grounding": "A 22M-parameter cross-encoder trained for ~30 CPU-minutes on ~1.6k pairs, most of them"
-    " HaluEval-style: it checks whether the claim's names and numbers are in the chunk far better than it"
-    " reasons. Paraphrase is its main weakness: a faithful but reworded 1 KB answer had 5 of its sentences"
-    " flagged (benchmarks/bench_shipped_models.py); negation and multi-hop claims are weak too, and long-form"
-    " summaries (SummEdits) are near chance (see metrics). Use it as a flag for RAG answers, not as a blocker,"
-    " and check its findings on your own traffic before putting an SLO on them.",
+    "injection": "The leave-one-source-out table is the honest forecast, and it is weak: at a threshold that"
+    " blocks 3% of ordinary prompts of unseen styles, most attack styles that no training source had are"
+    " caught less than half the time (the fold models were trained for 400 steps; the shipped one for 1000, on"
+    " every source). The rules (max with the model) still catch the classic overrides. Generated benign"
+    " security/AI-safety/role-play prompts and IFEval-style constrained tasks are the ordinary prompts it most"
+    " often mistakes for attacks when it has not seen their style. Long documents are read in 96-word windows"
+    " (16 at most: the first and last 8 of a very long text); non-Latin scripts are read through an English"
+    " WordPiece vocabulary. Tune the threshold on your traffic with `guardd eval` before blocking on it.",
+    "refusal": 'Compliant answers that open with an AI disclaimer ("As an AI language model, I cannot take'
+    ' sides. However, ...") are the main false positives, from the rules as much as the model; refusals after a'
+    " long compliant preamble (past 128 tokens) and non-English refusals are weaker.",
+    "grounding": "A 22M-parameter cross-encoder trained on ~1.6k HaluEval-style pairs: it checks whether a"
+    " claim's names and numbers are in the context far better than it reasons. On sources it never saw (NLI,"
+    " Wikipedia claims, task dialogue, news summaries) it is near chance alone, and the shipped mix leans on"
+    " word overlap (see the leave-one-source-out table): it beats plain word overlap on most sources but is far"
+    " from the 0.80 target on dialogue and claims, and SummEdits is at chance. Use it as a flag for RAG answers,"
+    " not as a blocker, and do not page on it: the default policy has no hallucination SLO.",
 }
 _COLUMNS: Final = ("n", "positives", "bacc", "tpr", "fpr", "f1", "auc", "tpr_at_1fpr", "tpr_at_5fpr")
 
@@ -121,7 +126,7 @@ def write_card(name: str, results: dict[str, Any], path: Path) -> None:
         f"make model-{name}            # STEPS=1000 make model-{name} for a longer, better run",
         "```",
         "",
-        *_loso_section(name, results.get("loso")),
+        *_loso_section(name, results.get("loso"), settings["steps"]),
         "## In-source held-out split",
         "",
         f"Served at max_length {served['max_length']}"
@@ -179,7 +184,7 @@ def write_card(name: str, results: dict[str, Any], path: Path) -> None:
 _LOSO_COLUMNS: Final = ("n", "positives", "bacc", "tpr", "fpr", "auc")
 
 
-def _loso_section(name: str, loso: dict[str, Any] | None) -> list[str]:
+def _loso_section(name: str, loso: dict[str, Any] | None, steps: int) -> list[str]:
     """The table that predicts traffic from elsewhere: each source scored by the fold model that never saw it."""
     if not loso:
         return []
@@ -189,12 +194,22 @@ def _loso_section(name: str, loso: dict[str, Any] | None) -> list[str]:
     lines = [
         "## Leave-one-source-out (what traffic from other sources will see)",
         "",
-        "Sources are grouped into folds; for each fold a model is trained, with the same steps and settings as"
-        " the shipped one, on every other fold, then scores the fold's sources as served"
+        (
+            "The shipped model scores every source as served; the sources it was never trained on are"
+            " out-of-source for it"
+            if loso.get("fixed_model")
+            else "Sources are grouped into folds; for each fold a model is trained on every other fold"
+            + (
+                f" ({loso['fold_steps']} steps; the shipped model: {steps})"
+                if loso.get("fold_steps") not in (None, steps)
+                else ", with the shipped model's settings"
+            )
+            + ", then scores the fold's sources as served"
+        )
         + (" (max with the rules, as the default policy runs it)" if name != "grounding" else "")
         + f". Thresholds are read off these out-of-fold scores only: {', '.join(f'{k} FPR: {v}' for k, v in thresholds.items() if k != 'bacc')}"
         + f"; best pooled balanced accuracy at {thresholds.get('bacc')}. The shipped threshold is"
-        f" **{chosen['threshold']}** ({chosen['by']}{' FPR on ordinary benign prompts' if chosen['by'].endswith('%') else ''})."
+        f" **{chosen['threshold']}** ({chosen['by']}{' FPR on the out-of-fold negatives' if chosen['by'].endswith('%') else ' balanced accuracy on the pool'})."
         + (
             f" Scores are calibrated (Platt scaling on the pooled out-of-fold logits, slope {loso['calibration']['slope']:.3f},"
             f" offset {loso['calibration']['offset']:.3f}, folded into the classifier head)."

@@ -18,6 +18,7 @@ source.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Sequence
@@ -45,12 +46,18 @@ def fit(data: TaskData, models: dict[int, OnnxClassifier], work: Path, *, fixed:
     ``fixed``: one model scored every fold (the shipped v1 model); the sources it was trained on are marked.
     """
     served = SERVED["grounding"]
-    features: dict[str, Features] = {}
-    labels: dict[str, list[int]] = {}
-    for fold, model in models.items():
-        for source, records in data.without_fold(fold).heldout.items():
-            features[source] = [claim_features(model, r, served) for r in records]
-            labels[source] = [1 - r.label for r in records]  # positive = hallucinated
+    cache = work / "loso-features.json"  # the model runs are the slow part; the fit is re-run from here
+    if cache.exists():
+        saved = json.loads(cache.read_text(encoding="utf-8"))
+        features = {s: [[(p, o) for p, o in r] for r in v] for s, v in saved["features"].items()}
+        labels: dict[str, list[int]] = saved["labels"]
+    else:
+        features, labels = {}, {}
+        for fold, model in models.items():
+            for source, records in data.without_fold(fold).heldout.items():
+                features[source] = [claim_features(model, r, served) for r in records]
+                labels[source] = [1 - r.label for r in records]  # positive = hallucinated
+        cache.write_text(json.dumps({"features": features, "labels": labels}), encoding="utf-8")
     pooled_labels = [y for s in sorted(labels) for y in labels[s]]
     best = max(OVERLAP_GRID, key=lambda w: _pooled_bacc(features, pooled_labels, 1.0, w))
     raw = {s: [_hallucinated(f, 1.0, best, 0.0) for f in features[s]] for s in features}
@@ -83,7 +90,14 @@ def _hallucinated(claims: Sequence[tuple[float, float]], model: float, overlap: 
     if not claims:
         return 0.0
     least = min(model * _logit(p) + overlap * o + bias for p, o in claims)
-    return 1.0 - 1.0 / (1.0 + math.exp(-least))
+    return _sigmoid(-least)
+
+
+def _sigmoid(z: float) -> float:
+    if z >= 0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1.0 + e)
 
 
 def _logit(p: float) -> float:

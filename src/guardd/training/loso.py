@@ -44,22 +44,47 @@ class Calibration:
 
 
 def platt(labels: Sequence[int], probabilities: Sequence[float]) -> Calibration:
-    """Slope and offset of a class-balanced logistic fit of ``labels`` on the logits (Newton's method)."""
+    """Slope and offset of a class-balanced logistic fit of ``labels`` on the logits.
+
+    Newton's method with step halving: a step is taken only if it lowers the loss, so scores piled at
+    0 and 1 (an over-confident model) cannot make it diverge.
+    """
     p = np.clip(np.asarray(probabilities, dtype=np.float64), 1e-7, 1 - 1e-7)
     x = np.log(p / (1 - p))
     y = np.asarray(labels, dtype=np.float64)
     weight = np.where(y == 1, 0.5 / max(1.0, y.sum()), 0.5 / max(1.0, (1 - y).sum()))
-    theta = np.array([1.0, 0.0])
     design = np.stack([x, np.ones_like(x)], axis=1)
-    for _ in range(50):
-        q = 1.0 / (1.0 + np.exp(-(design @ theta)))
+    theta = np.array([1.0, 0.0])
+    loss = _log_loss(design, y, weight, theta)
+    for _ in range(100):
+        q = _expit(design @ theta)
         gradient = design.T @ (weight * (q - y))
         hessian = design.T @ (design * (weight * q * (1 - q))[:, None]) + 1e-9 * np.eye(2)
         step = np.linalg.solve(hessian, gradient)
-        theta -= step
-        if np.abs(step).max() < _CONVERGED:
+        for _ in range(30):
+            candidate = theta - step
+            new_loss = _log_loss(design, y, weight, candidate)
+            if new_loss <= loss:
+                break
+            step = step / 2
+        else:
+            break
+        theta, converged, loss = candidate, loss - new_loss < _CONVERGED, new_loss
+        if converged:
             break
     return Calibration(float(theta[0]), float(theta[1]))
+
+
+def _expit(z: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    out: np.ndarray[Any, Any] = np.exp(-np.logaddexp(0.0, -z))
+    return out
+
+
+def _log_loss(
+    design: np.ndarray[Any, Any], y: np.ndarray[Any, Any], weight: np.ndarray[Any, Any], theta: np.ndarray[Any, Any]
+) -> float:
+    z = design @ theta
+    return float((weight * (np.logaddexp(0.0, z) - y * z)).sum())
 
 
 @dataclass(frozen=True, slots=True)

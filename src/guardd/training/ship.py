@@ -35,8 +35,11 @@ BENIGN_POOL: Final = {"injection": "benign_", "refusal": "", "grounding": ""}
 """The sources whose out-of-fold negatives set the FPR thresholds: ordinary prompts for injection (documents
 have their own table); every compliant answer for refusal; every supported answer for grounding."""
 CHOSEN: Final = {"injection": "3%", "refusal": "3%", "grounding": "bacc"}
-"""The threshold a shipped policy uses, read off the leave-one-source-out pool: the target's FPR, or the best
-balanced accuracy where the target is balanced accuracy on every source."""
+"""The threshold a shipped policy uses, read off the leave-one-source-out pool. Injection: 3% FPR on ordinary
+prompts (blocking users is the failure that matters). Refusal: 3% FPR on compliant answers, not the best
+balanced accuracy (0.32 on the pool, which flags 10% of AlpacaEval's answers): the default refusal-free SLO
+has a 3% budget, and false flags beyond it would page on-call for nothing. Grounding: the best balanced
+accuracy (it flags, and no SLO pages on it)."""
 
 
 def ship(name: str, data: TaskData, settings: Settings, work: Path, out: Path) -> dict[str, Any]:
@@ -175,7 +178,13 @@ def leave_one_out(
     folds: dict[int, tuple[loso.Scorer, dict[str, list[Example]]]] = {}
     for fold, model in models.items():
         folds[fold] = (partial(text_scores, model, served=served), data.without_fold(fold).heldout)
-    raw = loso.FoldScores.collect(folds, _label)
+    cache = work / "loso-scores.json"  # scoring is the slow part; a changed threshold rule re-runs from here
+    if cache.exists():
+        saved = json.loads(cache.read_text(encoding="utf-8"))
+        raw = loso.FoldScores(saved["labels"], saved["scores"])
+    else:
+        raw = loso.FoldScores.collect(folds, _label)
+        cache.write_text(json.dumps({"labels": raw.labels, "scores": raw.scores}), encoding="utf-8")
     calibration = loso.platt(*raw.pooled())
     scores = raw.calibrated(calibration)
     if floor is not None:  # as served: max(rules, model)
@@ -189,6 +198,7 @@ def leave_one_out(
         "chosen": {"by": CHOSEN[name], "threshold": chosen},
         "table": loso.table(scores, chosen),
         "folds": {str(k): sorted(v[1]) for k, v in folds.items()},
+        "fold_steps": _fold_steps(work),
     }
     loso.write(work / "loso.json", result)
     return result
@@ -215,3 +225,9 @@ def _fused(floor: Callable[[str], float], source: str, scores: list[float], data
 
 def _label(example: Example) -> int:
     return example.label
+
+
+def _fold_steps(work: Path) -> int | None:
+    """Steps the fold models were trained for (the card says so when the shipped model trained longer)."""
+    stats = work / "fold-0" / "train.json"
+    return int(json.loads(stats.read_text(encoding="utf-8"))["steps"]) if stats.exists() else None

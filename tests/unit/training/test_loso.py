@@ -49,3 +49,15 @@ def test_fold_scores_are_calibrated_and_pooled_per_source():
     table = loso.table(folds, 0.5)
     assert table["a"]["bacc"] == 1.0
     assert math.isnan(table["b"]["tpr"])
+
+
+def test_an_answer_scores_by_its_least_supported_claim_without_overflow():
+    from guardd.training.grounding_fit import _hallucinated  # noqa: PLC0415
+
+    supported, unsupported = (0.99, 1.0), (0.01, 0.2)
+    assert _hallucinated([supported], 1.0, 0.0, 0.0) < 0.05
+    assert _hallucinated([supported, unsupported], 1.0, 0.0, 0.0) > 0.95  # one bad sentence is enough
+    assert _hallucinated([], 1.0, 0.0, 0.0) == 0.0
+    assert _hallucinated([unsupported], 20.0, 20.0, -20.0) == pytest.approx(1.0)  # no math range error
+    # More word overlap means more support: a higher overlap weight lowers the hallucination score.
+    assert _hallucinated([(0.5, 0.9)], 1.0, 4.0, -2.0) < _hallucinated([(0.5, 0.9)], 1.0, 0.0, -2.0)
