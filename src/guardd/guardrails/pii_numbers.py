@@ -52,6 +52,8 @@ _IPV4: Final = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
 _THOUSANDS: Final = re.compile(r"^\(?\d{1,3}(?:[.,]\d{3})+$|^\d{1,3}(?:[ .,]?\d{3})+\s*-\s*\d{1,3}(?:[ .,]?\d{3})+$")
 _IBAN_HEAD: Final = re.compile(r"\b[A-Z]{2}\d{2} ?$")
 """DE44 5001 0517 5407 3249 31: the digits after an IBAN's country code and check digits are not a card."""
+_SSN_SHAPE: Final = re.compile(r"^\d{3}-\d{2}-\d{4}$")
+"""536-90-4399 is how a US SSN is written; no numbering plan writes its phones 3-2-4 (Poland's 536 904 399 is 3-3-3)."""
 _DECIMAL: Final = re.compile(r"^\d+[.,]\d+$")
 """3.000.000 or 29 000-24 000: amounts and ranges written with thousands separators."""
 _CARD_CANDIDATE: Final = re.compile(r"(?<![\w+-])[2-6]\d(?:[ -]?\d){10,17}(?![\w-])")
@@ -91,7 +93,7 @@ def _not_a_phone(text: str, start: int, end: int) -> bool:
         or (after == "." and text[end + 1 : end + 2].isdigit())
         or sum(c.isdigit() for c in value) < _MIN_PHONE_DIGITS
         or bool(_DATE_INSIDE.search(value) or _DECIMALS.search(value) or _IPV4.match(value))
-        or bool(_THOUSANDS.match(value) or _DECIMAL.match(value))
+        or bool(_THOUSANDS.match(value) or _DECIMAL.match(value) or _SSN_SHAPE.match(value))
     )  # fmt: skip
 
 
