@@ -39,11 +39,16 @@ class ModelFusedGuardrail:
     """None: max(rules, model); else the model's share of a weighted mean."""
     window_words: int | None = None
     max_windows: int = 16
+    min_words: int = 0
     cost: ClassVar[Cost] = "model"
 
     async def check(self, text: str, ctx: CheckContext) -> Result:
         by_rules = await self.rules.check(text, ctx)
         if self.weight is None and by_rules.score >= self.threshold:
+            return by_rules
+        if len(text.split()) < max(1, self.min_words):
+            # Nothing (or next to nothing) to read: asked about "[CLS] [SEP]" or "ok", a classifier answers
+            # with its prior, and the injection model's prior is above its threshold.
             return by_rules
         by_model, where = await self._model_score(text)
         score = self._combine(by_rules.score, by_model)
@@ -86,6 +91,9 @@ class FusableConfig(GuardrailConfig):
     """A longer text is scored in half-overlapping windows of this many words, the best one counting
     (~96 words fit a 128-token model). None: the whole text, cut at the model's ``max_length``."""
     model_max_windows: int = Field(default=16, ge=1, le=256)
+    model_min_words: int = Field(default=3, ge=0, le=64)
+    """Texts with fewer words are judged by the rules alone: the classifier has almost nothing to read and
+    answers near its prior (the shipped injection model gave "ok" 0.90 and "hi" 0.89). 0: always ask it."""
     """Past this many windows, the first and last halves are scored: a bounded cost per request."""
 
     def fuse(self, rules: Guardrail, category: str, env: BuildEnv) -> Guardrail:
@@ -106,4 +114,5 @@ class FusableConfig(GuardrailConfig):
             self.model_weight,
             self.model_window_words,
             self.model_max_windows,
+            self.model_min_words,
         )

@@ -78,3 +78,14 @@ def test_an_attack_at_the_end_of_a_long_document_is_found_in_its_window(tiny_mod
 def test_a_short_text_is_one_window_and_the_finding_has_no_span(tiny_models):
     (finding,) = check(build(tiny_models, model_window_words=16), "jailbreak jailbreak jailbreak").detections
     assert finding.spans == ()
+
+
+@pytest.mark.parametrize(("text", "min_words", "triggered"), [
+    ("jailbreak jailbreak", 3, False),  # two words: the rules alone (the classifier would answer its prior)
+    ("jailbreak jailbreak", 0, True),
+    ("jailbreak jailbreak jailbreak", 3, True),
+    ("", 0, False),  # nothing to read is never sent to the model
+])  # fmt: skip
+def test_texts_shorter_than_model_min_words_are_judged_by_the_rules_alone(tiny_models, text, min_words, triggered):
+    result = check(build(tiny_models, model_min_words=min_words), text)
+    assert result.triggered is triggered
