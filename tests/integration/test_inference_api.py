@@ -113,7 +113,7 @@ def test_the_injection_model_blocks_what_the_rules_miss(server):
 
 
 def test_a_model_error_applies_the_guardrails_fail_mode(server):
-    response = validate(server, pb.STAGE_INPUT, "paris boom")
+    response = validate(server, pb.STAGE_INPUT, "paris boom tower")
     assert response.verdict == pb.VERDICT_BLOCK  # fail_closed
     (finding,) = response.findings
     assert finding.error
