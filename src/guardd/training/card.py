@@ -123,7 +123,7 @@ def write_card(name: str, results: dict[str, Any], path: Path) -> None:
         "Rebuild (CPU only, creates `.venv-train`):",
         "",
         "```sh",
-        f"make model-{name}            # STEPS=1000 make model-{name} for a longer, better run",
+        *_rebuild(name, results.get("loso"), settings["steps"]),
         "```",
         "",
         *_loso_section(name, results.get("loso"), settings["steps"]),
@@ -179,6 +179,19 @@ def write_card(name: str, results: dict[str, Any], path: Path) -> None:
         "",
     ]
     path.write_text("\n".join(lines), encoding="utf-8")
+
+
+def _rebuild(name: str, loso: dict[str, Any] | None, steps: int) -> list[str]:
+    """The commands that rebuild exactly what shipped (fold models and the shipped one may differ in steps)."""
+    run = f"HF_HUB_OFFLINE=1 .venv-train/bin/python -m guardd.training {name}"
+    if loso and loso.get("fixed_model"):
+        return [f"{run} --stage loso --fixed-model models/{name}", f"{run} --stage rescore"]
+    if loso and loso.get("fold_steps") not in (None, steps):
+        return [
+            f"make model-{name} STEPS={loso['fold_steps']}   # fold models, leave-one-source-out, a first shipped model",
+            f"{run} --stage train --steps {steps} && {run} --stage ship --steps {steps}",
+        ]
+    return [f"make model-{name}            # fold models, leave-one-source-out, the shipped model and this card"]
 
 
 _LOSO_COLUMNS: Final = ("n", "positives", "bacc", "tpr", "fpr", "auc")
