@@ -6,11 +6,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Final
 
-import numpy as np
-
 from guardd.evaluation.records import Record
 from guardd.evaluation.scoring import Scored
-from guardd.training.metrics import Scores, score
+from guardd.training.metrics import Scores, score, threshold_at_fpr
 
 SWEEP: Final = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99)
 FPR_POINTS: Final = (0.01, 0.05)
@@ -42,16 +40,8 @@ def report(name: str, threshold: float, records: Sequence[Record], scored: Seque
 
 
 def _fpr_thresholds(labels: Sequence[int], values: Sequence[float]) -> dict[str, float | None]:
-    negatives = np.sort(np.asarray([v for y, v in zip(labels, values, strict=True) if not y], dtype=np.float64))
-    out: dict[str, float | None] = {}
-    for target in FPR_POINTS:
-        key = f"{target:.0%}"
-        if not len(negatives):
-            out[key] = None
-            continue
-        index = min(len(negatives) - 1, int(np.floor((1 - target) * len(negatives))))
-        out[key] = round(float(np.nextafter(negatives[index], 1.0)), 4)
-    return out
+    negatives = [v for y, v in zip(labels, values, strict=True) if not y]
+    return {f"{t:.0%}": threshold_at_fpr(negatives, t) if negatives else None for t in FPR_POINTS}
 
 
 def render(path: str, reports: Sequence[GuardrailReport], count: int, positives: int) -> str:

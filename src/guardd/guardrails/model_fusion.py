@@ -14,7 +14,9 @@ it was trained on.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from itertools import islice
 from typing import ClassVar
 
 from pydantic import Field
@@ -22,6 +24,8 @@ from pydantic import Field
 from guardd.guardrails.base import BuildEnv, CheckContext, Cost, Detection, Guardrail, GuardrailConfig, Result, Span
 from guardd.inference.model import Model
 from guardd.text.windows import word_windows
+
+_WORD = re.compile(r"\S+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +50,7 @@ class ModelFusedGuardrail:
         by_rules = await self.rules.check(text, ctx)
         if self.weight is None and by_rules.score >= self.threshold:
             return by_rules
-        if len(text.split()) < max(1, self.min_words):
+        if _fewer_words_than(text, max(1, self.min_words)):
             # Nothing (or next to nothing) to read: asked about "[CLS] [SEP]" or "ok", a classifier answers
             # with its prior, and the injection model's prior is above its threshold.
             return by_rules
@@ -116,3 +120,8 @@ class FusableConfig(GuardrailConfig):
             self.model_max_windows,
             self.model_min_words,
         )
+
+
+def _fewer_words_than(text: str, count: int) -> bool:
+    """Stops at ``count`` words: a 1 MiB document is not split whole on every request to learn it is long."""
+    return sum(1 for _ in islice(_WORD.finditer(text), count)) < count

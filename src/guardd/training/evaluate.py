@@ -69,13 +69,11 @@ class OnnxClassifier:
     def _run(self, items: list[str | tuple[str, str]]) -> list[float]:
         encodings = encode(self.tokenizer, items)
         result = [0.0] * len(items)
-        for group in ([i] for i in range(len(items))):  # each item alone, as served (padding: none)
-            arrays = cast("dict[str, Any]", pad([encodings[i] for i in group]))
+        for i, encoding in enumerate(encodings):  # each item alone, as served (padding: none)
+            arrays = cast("dict[str, Any]", pad([encoding]))
             (logits,) = self.session.run(None, {n: arrays[n] for n in self.inputs})
             shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
-            probabilities = shifted[:, 1] / shifted.sum(axis=1)
-            for i, p in zip(group, probabilities, strict=True):
-                result[i] = float(p)
+            result[i] = float(shifted[0, 1] / shifted[0].sum())
         return result
 
     def latency_ms(self, batch: int, tokens: int = 128) -> float:

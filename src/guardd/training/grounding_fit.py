@@ -19,12 +19,12 @@ source.
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
 
+from guardd.guardrails.hallucination import Combine
 from guardd.training import loso
 from guardd.training.data import Example, TaskData
 from guardd.training.evaluate import SERVED, OnnxClassifier, claim_features
@@ -87,22 +87,8 @@ def fit(data: TaskData, models: dict[int, OnnxClassifier], work: Path, *, fixed:
 
 def _hallucinated(claims: Sequence[tuple[float, float]], model: float, overlap: float, bias: float) -> float:
     """1 - the least combined support, as the guardrail scores an answer (0 for an answer with no claim)."""
-    if not claims:
-        return 0.0
-    least = min(model * _logit(p) + overlap * o + bias for p, o in claims)
-    return _sigmoid(-least)
-
-
-def _sigmoid(z: float) -> float:
-    if z >= 0:
-        return 1.0 / (1.0 + math.exp(-z))
-    e = math.exp(z)
-    return e / (1.0 + e)
-
-
-def _logit(p: float) -> float:
-    p = min(max(p, 1e-6), 1 - 1e-6)
-    return math.log(p / (1 - p))
+    mix = Combine(model=model, overlap=overlap, bias=bias)
+    return 1.0 - min((mix.support(p, o) for p, o in claims), default=1.0)
 
 
 def _pooled_bacc(features: dict[str, Features], labels: list[int], model: float, overlap: float) -> float:

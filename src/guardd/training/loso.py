@@ -22,7 +22,7 @@ from typing import Any, Final
 import numpy as np
 
 from guardd.training.data import Example
-from guardd.training.metrics import score
+from guardd.training.metrics import score, threshold_at_fpr
 
 FPR_TARGETS: Final = (0.01, 0.03, 0.05)
 _CONVERGED: Final = 1e-9
@@ -131,13 +131,7 @@ class FoldScores:
 
 def thresholds(benign: Sequence[float]) -> dict[str, float]:
     """The score that flags at most 1%, 3% and 5% of ``benign`` (the out-of-fold ordinary benign pool)."""
-    values = np.sort(np.asarray(benign, dtype=np.float64))
-    out = {}
-    for target in FPR_TARGETS:
-        # The smallest threshold with FPR <= target: above the (1 - target) quantile's record.
-        index = min(len(values) - 1, math.floor((1 - target) * len(values)))
-        out[f"{target:.0%}"] = round(float(np.nextafter(values[index], 1.0)), 4)
-    return out
+    return {f"{target:.0%}": threshold_at_fpr(benign, target) for target in FPR_TARGETS}
 
 
 def best_bacc_threshold(labels: Sequence[int], scores: Sequence[float]) -> float:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -70,3 +71,11 @@ def tpr_at_fpr(y: np.ndarray[Any, Any], s: np.ndarray[Any, Any], max_fpr: float)
     # Strictly above the (allowed+1)-th highest negative score keeps at most `allowed` false positives.
     cut = neg[allowed] if allowed < len(neg) else -np.inf
     return float((s[y] > cut).mean())
+
+
+def threshold_at_fpr(negatives: Sequence[float], max_fpr: float) -> float:
+    """The smallest threshold (score >= it flags) that lets at most ``max_fpr`` of ``negatives`` through."""
+    values = np.sort(np.asarray(negatives, dtype=np.float64))
+    # Just above the (1 - max_fpr) quantile's record: only the records past it reach the threshold.
+    index = min(len(values) - 1, math.floor((1 - max_fpr) * len(values)))
+    return round(float(np.nextafter(values[index], 1.0)), 4)
